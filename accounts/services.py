@@ -1,0 +1,252 @@
+"""Every state change of accounts: users, plans, credits (through the ledger) and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, User
+from xsender.errors import CreditExhausted, NotFound, ValidationFailed
+
+KEY_PREFIX = "xs_"
+
+
+# ---------------------------------------------------------------- credits
+
+
+def _account(user: User, channel: str) -> CreditAccount:
+    if channel not in CHANNELS:
+        raise ValidationFailed.single("channel", f"Unknown channel {channel!r}: use one of {', '.join(CHANNELS)}.")
+    account, _ = CreditAccount.objects.get_or_create(user=user, channel=channel)
+    return account
+
+
+def debit_credits(
+    *, user: User, channel: str, amount: int, reason: str = CreditEntry.Reason.SEND, note: str = ""
+) -> CreditEntry | None:
+    """Takes `amount` credits atomically, never below zero.
+
+    Raises CreditExhausted when the balance is short (nothing changes). Unlimited accounts are not
+    debited (returns None). The caller's transaction, if any, makes the debit part of its own.
+    """
+    if amount < 0:
+        raise ValidationFailed.single("amount", "Amount must not be negative.")
+    account = _account(user, channel)
+    if account.unlimited or amount == 0:
+        return None
+    with transaction.atomic():
+        # The conditional UPDATE is the whole guard: concurrent debits serialise on the row.
+        updated = CreditAccount.objects.filter(pk=account.pk, balance__gte=amount).update(
+            balance=F("balance") - amount, updated_at=timezone.now()
+        )
+        if not updated:
+            raise CreditExhausted(
+                f"Not enough {channel} credit: {amount} needed. Buy more credit or upgrade your plan."
+            )
+        return CreditEntry.objects.create(account=account, delta=-amount, reason=reason, note=note)
+
+
+def add_credits(
+    *,
+    user: User,
+    channel: str,
+    amount: int,
+    reason: str = CreditEntry.Reason.TOPUP,
+    note: str = "",
+    message_uid: uuid.UUID | None = None,
+) -> CreditEntry | None:
+    """Adds credits (top-up, plan grant, refund). Unlimited accounts record nothing."""
+    if amount <= 0:
+        raise ValidationFailed.single("amount", "Amount must be a positive whole number.")
+    account = _account(user, channel)
+    if account.unlimited:
+        return None
+    with transaction.atomic():
+        CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + amount, updated_at=timezone.now())
+        return CreditEntry.objects.create(
+            account=account, delta=amount, reason=reason, note=note, message_uid=message_uid
+        )
+
+
+def refund_credits(*, user: User, channel: str, amount: int, message_uid: uuid.UUID, note: str = "") -> None:
+    if amount > 0:
+        add_credits(
+            user=user,
+            channel=channel,
+            amount=amount,
+            reason=CreditEntry.Reason.REFUND,
+            note=note,
+            message_uid=message_uid,
+        )
+
+
+def balances(user: User) -> dict[str, int]:
+    """{"email": 10, "sms": -1 (unlimited), ...} for every channel."""
+    accounts = {a.channel: a for a in CreditAccount.objects.filter(user=user)}
+    return {
+        ch: (UNLIMITED if accounts[ch].unlimited else accounts[ch].balance) if ch in accounts else 0 for ch in CHANNELS
+    }
+
+
+# ---------------------------------------------------------------- plans
+
+
+@dataclass
+class PlanInput:
+    slug: str
+    name: str
+    email_credits: int = 0
+    sms_credits: int = 0
+    whatsapp_credits: int = 0
+    rate_limit_per_minute: int = 60
+    duration_days: int = 0
+
+
+def create_plan(*, data: PlanInput) -> Plan:
+    errors = []
+    for channel in CHANNELS:
+        if getattr(data, f"{channel}_credits") < UNLIMITED:
+            errors.append({"field": f"{channel}_credits", "message": "Credits must be -1 (unlimited) or more."})
+    if data.rate_limit_per_minute < 1:
+        errors.append({"field": "rate_limit", "message": "Rate limit must be at least 1 request per minute."})
+    if not data.slug or not data.slug.replace("-", "").replace("_", "").isalnum():
+        errors.append({"field": "slug", "message": "Slug may hold only letters, digits, '-' and '_'."})
+    if Plan.objects.filter(slug=data.slug).exists():
+        errors.append({"field": "slug", "message": f"A plan with slug {data.slug!r} already exists."})
+    if errors:
+        raise ValidationFailed(errors, message=errors[0]["message"])
+    return Plan.objects.create(**data.__dict__)
+
+
+def get_plan(slug: str) -> Plan:
+    try:
+        return Plan.objects.get(slug=slug)
+    except Plan.DoesNotExist:
+        raise NotFound(f"Unknown plan {slug!r}.") from None
+
+
+@transaction.atomic
+def assign_plan(*, user: User, plan: Plan) -> User:
+    """Assigns `plan` and grants its credits through the ledger (-1 makes the channel unlimited)."""
+    user.plan = plan
+    user.plan_expires_at = timezone.now() + timedelta(days=plan.duration_days) if plan.duration_days else None
+    user.save(update_fields=["plan", "plan_expires_at"])
+    for channel in CHANNELS:
+        grant = plan.grant_for(channel)
+        account = _account(user, channel)
+        if grant == UNLIMITED:
+            CreditAccount.objects.filter(pk=account.pk).update(unlimited=True)
+            continue
+        if account.unlimited:
+            CreditAccount.objects.filter(pk=account.pk).update(unlimited=False)
+        if grant > 0:
+            add_credits(user=user, channel=channel, amount=grant, reason=CreditEntry.Reason.PLAN, note=plan.slug)
+    return user
+
+
+# ---------------------------------------------------------------- users
+
+
+def get_user(email: str) -> User:
+    try:
+        return User.objects.get(email__iexact=email.strip())
+    except User.DoesNotExist:
+        raise NotFound(f"Unknown user {email!r}.") from None
+
+
+def check_new_user(*, email: str, password: str | None) -> None:
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed.single("email", f"{email!r} is not a valid email address.") from None
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationFailed.single("email", f"A user with email {email!r} already exists.")
+    if password:
+        try:
+            validate_password(password)
+        except DjangoValidationError as exc:
+            raise ValidationFailed.single("password", " ".join(exc.messages)) from None
+
+
+@transaction.atomic
+def create_user(
+    *, email: str, name: str = "", password: str | None = None, plan: Plan | None = None, admin: bool = False
+) -> tuple[User, str]:
+    """Creates a user (a superuser with `admin`), assigns `plan` and issues an API key. Returns (user, key)."""
+    check_new_user(email=email, password=password)
+    manager = User.objects
+    create = manager.create_superuser if admin else manager.create_user
+    try:
+        user = create(email, password, name=name)
+    except IntegrityError:
+        raise ValidationFailed.single("email", f"A user with email {email!r} already exists.") from None
+    for channel in CHANNELS:
+        _account(user, channel)
+    if plan is not None:
+        assign_plan(user=user, plan=plan)
+    _, raw_key = issue_api_key(user=user)
+    return user, raw_key
+
+
+def set_user_active(*, user: User, active: bool) -> User:
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    return user
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def hash_key(raw_key: str) -> str:
+    # Keys carry 256 bits of randomness: a plain SHA-256 is enough (no dictionary to slow down).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def issue_api_key(*, user: User, name: str = "default") -> tuple[ApiKey, str]:
+    """Creates a key and returns it with its secret, which is not stored and cannot be shown again."""
+    prefix = secrets.token_hex(6)
+    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(user=user, name=name, prefix=prefix, hashed_key=hash_key(raw_key))
+    return key, raw_key
+
+
+def revoke_api_key(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def rotate_api_key(*, user: User) -> tuple[ApiKey, str]:
+    """Revokes every active key of `user` and issues a new one."""
+    ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return issue_api_key(user=user)
+
+
+def authenticate_api_key(raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key` of an active user, or None. Touches `last_used_at` (at most once a minute)."""
+    if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
+        return None
+    prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
+    key = ApiKey.objects.select_related("user", "user__plan").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.hashed_key, hash_key(raw_key)):
+        return None
+    if key.revoked_at is not None or not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

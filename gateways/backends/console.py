@@ -1,0 +1,27 @@
+"""Development backend for every channel: logs the message instead of sending it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from gateways.backends.base import Backend, SendResult
+
+logger = logging.getLogger("xsender.console")
+
+
+class ConsoleBackend(Backend):
+    provider = "console"
+    channels = ("email", "sms", "whatsapp")
+    config_schema = {"fail": (bool, False, "Fail every message permanently (for trying the failure path).")}
+
+    def send(self, messages: Sequence) -> list[SendResult]:
+        results = []
+        for message in messages:
+            if self.config.get("fail"):
+                results.append(SendResult(uid=message.uid, ok=False, error="Console gateway configured to fail."))
+                continue
+            logger.info("[%s] to %s: %s", message.channel, message.recipient, (message.subject or message.body)[:80])
+            results.append(SendResult(uid=message.uid, ok=True, provider_message_id=f"console-{uuid.uuid4().hex[:12]}"))
+        return results

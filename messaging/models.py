@@ -1,0 +1,170 @@
+"""The dispatch log. One Message row per recipient; the rows are the queue."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Channel
+
+
+class Status(models.TextChoices):
+    PENDING = "Pending"
+    SCHEDULED = "Scheduled"
+    PROCESSING = "Processing"
+    SENT = "Sent"
+    DELIVERED = "Delivered"
+    OPENED = "Opened"
+    CLICKED = "Clicked"
+    BOUNCED = "Bounced"
+    COMPLAINED = "Complained"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+    CANCELLED = "Cancelled"
+
+
+# Status only moves forward: a later event never moves a message to a lower rank.
+STATUS_RANK = {
+    Status.SCHEDULED: 0,
+    Status.PENDING: 1,
+    Status.PROCESSING: 2,
+    Status.SENT: 3,
+    Status.DELIVERED: 4,
+    Status.OPENED: 5,
+    Status.CLICKED: 6,
+    Status.BOUNCED: 7,
+    Status.COMPLAINED: 8,
+    Status.FAILED: 9,
+    Status.UNKNOWN: 9,
+    Status.CANCELLED: 9,
+}
+TERMINAL = {Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.BOUNCED, Status.COMPLAINED}
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, "low"
+    NORMAL = 5, "normal"
+    HIGH = 10, "high"
+
+
+class Source(models.TextChoices):
+    API = "api"
+    PANEL = "panel"
+    CAMPAIGN = "campaign"
+    AUTOMATION = "automation"
+
+
+class Message(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    by_admin = models.BooleanField(default=False)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    gateway = models.ForeignKey("gateways.Gateway", null=True, on_delete=models.SET_NULL, related_name="messages")
+    recipient = models.CharField(max_length=320)
+    subject = models.CharField(max_length=998, blank=True)
+    body = models.TextField(blank=True)
+    sender_name = models.CharField(max_length=150, blank=True)
+    sms_type = models.CharField(max_length=16, blank=True)
+    media = models.CharField(max_length=16, blank=True)
+    media_url = models.URLField(max_length=2048, blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    schedule_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    handoff_at = models.DateTimeField(null=True, blank=True, help_text="When the provider call started.")
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    gateway_response = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cost = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    device_sim = models.CharField(max_length=64, blank=True)
+    claimed_by_device = models.UUIDField(null=True, blank=True, help_text="The Android device holding the lease.")
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "channel", "created_at"]),
+            models.Index(fields=["status", "schedule_at"]),
+            models.Index(fields=["gateway", "provider_message_id"]),
+            models.Index(fields=["gateway", "status", "priority", "created_at"]),
+            models.Index(
+                fields=["lease_expires_at"], name="msg_processing_lease", condition=models.Q(status="Processing")
+            ),
+            models.Index(fields=["next_attempt_at"], name="msg_pending_due", condition=models.Q(status="Pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.uid} → {self.recipient} [{self.status}]"
+
+
+class MessageEvent(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Suppression(models.Model):
+    """An address nobody may send to on a channel: per tenant, or global when `user` is empty."""
+
+    class Reason(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out"
+        BOUNCE = "bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+        MANUAL = "manual", "Added by hand"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="suppressions"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    address = models.CharField(max_length=320, help_text="Email address (lower case) or E.164 number.")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.MANUAL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel", "address"], name="one_suppression_per_address")
+        ]
+        indexes = [models.Index(fields=["channel", "address"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address} ({self.reason})"
+
+
+class IdempotencyRecord(models.Model):
+    """An `Idempotency-Key` seen from one user: the first response is replayed for 24 hours."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while in flight.")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_record_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

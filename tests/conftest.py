@@ -1,0 +1,81 @@
+"""The cast: alice (tenant with a key and credits), bob (another tenant), admin (superuser, admin-scope key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts import services as accounts
+from accounts.models import Plan, User
+from xsender.redis import get_redis
+
+
+@dataclass
+class Tenant:
+    user: User
+    key: str
+
+    def client(self, **headers: str) -> APIClient:
+        """This tenant's authenticated HTTPS client."""
+        client = https_client()
+        client.credentials(HTTP_API_KEY=self.key, **headers)
+        return client
+
+
+class HttpsAPIClient(APIClient):
+    """Requests arrive over HTTPS unless a test passes secure=False (the edge refuses plain HTTP)."""
+
+    def generic(self, method: str, path: str, *args: Any, secure: bool = True, **extra: Any) -> Any:
+        return super().generic(method, path, *args, secure=secure, **extra)
+
+
+def https_client() -> APIClient:
+    return HttpsAPIClient()
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> None:
+    get_redis().flushdb()
+
+
+@pytest.fixture
+def plan(db) -> Plan:
+    return accounts.create_plan(
+        data=accounts.PlanInput(
+            slug="starter", name="Starter", email_credits=100, sms_credits=100, whatsapp_credits=100
+        )
+    )
+
+
+def _tenant(email: str, plan: Plan | None, admin: bool = False) -> Tenant:
+    user, key = accounts.create_user(email=email, name=email.split("@")[0].title(), plan=plan, admin=admin)
+    return Tenant(user=user, key=key)
+
+
+@pytest.fixture
+def alice(plan: Plan) -> Tenant:
+    return _tenant("alice@example.com", plan)
+
+
+@pytest.fixture
+def bob(plan: Plan) -> Tenant:
+    return _tenant("bob@example.com", plan)
+
+
+@pytest.fixture
+def admin(db) -> Tenant:
+    return _tenant("admin@example.com", None, admin=True)
+
+
+@pytest.fixture
+def api(alice: Tenant) -> APIClient:
+    """alice's authenticated HTTPS client."""
+    return alice.client()
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return https_client()

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from xsender.api import api_not_found
+from xsender.health import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("accounts.urls")),
+    path("", include("messaging.urls")),
+    path("", include("devices.urls")),
+    path("", include("panel.urls")),
+    # Anything else under /api/ is a JSON 404 in the envelope, never an HTML page (even with DEBUG).
+    re_path(r"^api/", api_not_found),
+]
+
+handler404 = "xsender.api.not_found_handler"
+handler500 = "xsender.api.server_error_handler"
