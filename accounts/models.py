@@ -192,3 +192,17 @@ class ApiKey(models.Model):
     @property
     def rate_limit(self) -> int:
         return self.user.rate_limit
+
+
+class SiteSetting(models.Model):
+    """An installation-wide setting edited by admins (application URL, branding, default sender…)."""
+
+    key = models.SlugField(max_length=100, unique=True)
+    value = models.JSONField(default=str, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

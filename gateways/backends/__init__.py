@@ -10,6 +10,12 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[str, str] = {
     "console": "gateways.backends.console.ConsoleBackend",
+    "smtp": "gateways.backends.smtp.SmtpBackend",
+    "esp": "gateways.backends.esp.EspBackend",
+    "twilio": "gateways.backends.twilio.TwilioBackend",
+    "whatsapp_cloud": "gateways.backends.whatsapp_cloud.WhatsAppCloudBackend",
+    "whatsapp_web": "gateways.backends.whatsapp_web.WhatsAppWebBackend",
+    "android": "gateways.backends.android.AndroidBackend",
 }
 
 

@@ -1,0 +1,28 @@
+"""Which gateways a principal may use. Every lookup of a gateway by a tenant goes through here."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from gateways.models import Gateway
+
+
+def visible_gateways(user: User) -> QuerySet[Gateway]:
+    """An admin (superuser) sees the admin gateways; a user sees their own plus those shared with them."""
+    if user.is_superuser:
+        return Gateway.objects.filter(owner__isnull=True)
+    return Gateway.objects.filter(Q(owner=user) | Q(shared_with=user)).distinct()
+
+
+def usable_gateways(user: User, channel: str) -> list[Gateway]:
+    """Active gateways of `channel` the user may send through, own ones first (one query)."""
+    gateways = list(visible_gateways(user).filter(channel=channel, status=Gateway.Status.ACTIVE))
+    return sorted(gateways, key=lambda g: (g.owner_id != user.pk, not g.is_default, g.pk))
+
+
+def pick_gateway(gateways: list[Gateway], user: User, identifier: str | None) -> Gateway | None:
+    """The gateway named `identifier` (own before shared), or the default one when `identifier` is empty."""
+    if identifier:
+        return next((g for g in gateways if g.identifier == identifier), None)
+    return next((g for g in gateways if g.is_default), None)
