@@ -250,3 +250,20 @@ def authenticate_api_key(raw_key: str) -> ApiKey | None:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def refund_many(*, user_id: int, channel: str, refunds: list[tuple[uuid.UUID, int]]) -> None:
+    """Refunds several messages of one user at once: one balance update, one ledger entry per message."""
+    refunds = [(uid, amount) for uid, amount in refunds if amount > 0]
+    if not refunds:
+        return
+    account, _ = CreditAccount.objects.get_or_create(user_id=user_id, channel=channel)
+    if account.unlimited:
+        return
+    with transaction.atomic():
+        total = sum(amount for _, amount in refunds)
+        CreditAccount.objects.filter(pk=account.pk).update(balance=F("balance") + total, updated_at=timezone.now())
+        CreditEntry.objects.bulk_create(
+            CreditEntry(account=account, delta=amount, reason=CreditEntry.Reason.REFUND, message_uid=uid)
+            for uid, amount in refunds
+        )

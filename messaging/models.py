@@ -22,7 +22,6 @@ class Status(models.TextChoices):
     BOUNCED = "Bounced"
     COMPLAINED = "Complained"
     FAILED = "Failed"
-    UNKNOWN = "Unknown"
     CANCELLED = "Cancelled"
 
 
@@ -38,10 +37,9 @@ STATUS_RANK = {
     Status.BOUNCED: 7,
     Status.COMPLAINED: 8,
     Status.FAILED: 9,
-    Status.UNKNOWN: 9,
     Status.CANCELLED: 9,
 }
-TERMINAL = {Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.BOUNCED, Status.COMPLAINED}
+TERMINAL = {Status.FAILED, Status.CANCELLED, Status.BOUNCED, Status.COMPLAINED}
 
 
 class Priority(models.IntegerChoices):
@@ -77,6 +75,7 @@ class Message(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     handoff_at = models.DateTimeField(null=True, blank=True, help_text="When the provider call started.")
+    claim_token = models.UUIDField(null=True, blank=True, help_text="Which delivery run holds the claim.")
     provider_message_id = models.CharField(max_length=255, blank=True)
     gateway_response = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)

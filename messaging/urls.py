@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-app_name = "messaging"
-urlpatterns: list = []
+from messaging import api
+
+urlpatterns = [
+    path("api/email/send", api.EmailSendView.as_view(), name="api-email-send"),
+    path("api/sms/send", api.SmsSendView.as_view(), name="api-sms-send"),
+    path("api/whatsapp/send", api.WhatsAppSendView.as_view(), name="api-whatsapp-send"),
+    path("api/get/<str:channel>/<str:uid>", api.StatusView.as_view(), name="api-message-status"),
+]

@@ -26,3 +26,11 @@ def get_backend_class(provider: str) -> type[Backend]:
         raise LookupError(f"Unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}.") from None
     module, _, name = path.rpartition(".")
     return getattr(import_module(module), name)
+
+
+# Gateways whose messages are not pushed by workers but claimed by devices (their Backend.pushes is False).
+PULL_PROVIDERS = ("android",)
+
+
+def pull_providers() -> tuple[str, ...]:
+    return PULL_PROVIDERS

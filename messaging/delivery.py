@@ -1,0 +1,155 @@
+"""Deliver: claim a batch, hand it to the gateway's backend, record every result.
+
+A message is handed over at most once unless its gateway says otherwise: rows are claimed with a
+conditional UPDATE (`Pending → Processing`, stamped with this run's claim token), and `handoff_at` is
+written before the provider is called, so a run killed mid-call leaves evidence the sweeps can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from gateways.backends.base import Backend, BackendError, SendResult
+from gateways.models import Gateway
+from messaging.models import Message, MessageEvent, Status
+from messaging.services import refund_failed
+
+logger = logging.getLogger(__name__)
+
+# Results are written after every chunk: a killed worker leaves at most one chunk in doubt.
+CHUNK = 50
+RESULT_FIELDS = [
+    "status",
+    "sent_at",
+    "failed_at",
+    "provider_message_id",
+    "gateway_response",
+    "error",
+    "next_attempt_at",
+    "lease_expires_at",
+    "claim_token",
+    "handoff_at",
+    "updated_at",
+]
+
+
+def claim(*, gateway_id: int, message_ids: list[int]) -> list[Message]:
+    """Takes the still-pending, due messages among `message_ids`; another run can never take the same rows."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    Message.objects.filter(pk__in=message_ids, gateway_id=gateway_id, status=Status.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ).update(
+        status=Status.PROCESSING,
+        claim_token=token,
+        processing_at=now,
+        lease_expires_at=now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+        handoff_at=None,
+        updated_at=now,
+    )
+    return list(Message.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, settings.XSENDER_RETRY_BACKOFF * 2 ** max(0, attempts - 1)))
+
+
+def _apply(message: Message, result: SendResult, now: timezone.datetime) -> str:
+    """Sets the outcome of one result on `message`; returns the event kind."""
+    message.claim_token = None
+    message.lease_expires_at = None
+    message.updated_at = now
+    message.gateway_response = result.raw or {}
+    if result.ok:
+        message.status, message.sent_at = Status.SENT, now
+        message.provider_message_id, message.error = result.provider_message_id or "", ""
+        return "sent"
+    message.error = result.error[:2000]
+    if result.transient and message.attempts < settings.XSENDER_MAX_ATTEMPTS:
+        message.status, message.handoff_at = Status.PENDING, None
+        message.next_attempt_at = now + backoff(message.attempts)
+        return "retry"
+    message.status, message.failed_at = Status.FAILED, now
+    return "failed"
+
+
+def record_results(messages: list[Message], results: list[SendResult]) -> list[Message]:
+    """Writes the outcome of a chunk (one UPDATE, one INSERT of events) and refunds failures."""
+    by_uid = {str(r.uid): r for r in results}
+    now = timezone.now()
+    events = []
+    for message in messages:
+        result = by_uid.get(str(message.uid)) or SendResult(
+            uid=message.uid, ok=False, transient=True, error="The gateway returned no result for this message."
+        )
+        kind = _apply(message, result, now)
+        events.append(
+            MessageEvent(message=message, kind=kind, at=now, payload={"error": message.error} if kind != "sent" else {})
+        )
+    with transaction.atomic():
+        Message.objects.bulk_update(messages, RESULT_FIELDS)
+        MessageEvent.objects.bulk_create(events)
+        refund_failed(m for m in messages if m.status == Status.FAILED)
+    return messages
+
+
+def _mark_handoff(messages: list[Message]) -> None:
+    now = timezone.now()
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(handoff_at=now)
+    for message in messages:
+        message.handoff_at = now
+
+
+def _batch_failure(messages: list[Message], error: str, permanent: bool) -> list[SendResult]:
+    return [SendResult(uid=m.uid, ok=False, transient=not permanent, error=error) for m in messages]
+
+
+def _send_chunk(
+    backend: Backend, gateway: Gateway, chunk: list[Message]
+) -> tuple[list[SendResult], BackendError | None]:
+    """Returns (results, error that stops the batch). An exception we cannot classify leaves the outcome unknown."""
+    try:
+        return backend.send(chunk), None
+    except BackendError as exc:
+        return _batch_failure(chunk, exc.message, exc.permanent), exc
+    except Exception as exc:  # noqa: BLE001 — a provider call that blew up: we cannot tell what was sent
+        logger.exception("Gateway %s raised while sending; outcome unknown", gateway.identifier)
+        error = f"Outcome unknown: the gateway call failed ({type(exc).__name__})."
+        if not gateway.retry_unknown_outcome:
+            error += " Not resent, to avoid a duplicate."
+        return _batch_failure(chunk, error, not gateway.retry_unknown_outcome), BackendError(error, permanent=False)
+
+
+def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
+    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent."""
+    gateway = Gateway.objects.filter(pk=gateway_id).first()
+    if gateway is None:
+        return 0
+    messages = claim(gateway_id=gateway_id, message_ids=message_ids)
+    if not messages:
+        return 0
+    backend = gateway.backend()
+    sent = 0
+    try:
+        for start in range(0, len(messages), CHUNK):
+            chunk = messages[start : start + CHUNK]
+            _mark_handoff(chunk)
+            results, stop = _send_chunk(backend, gateway, chunk)
+            if stop is not None:
+                # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
+                rest = messages[start + CHUNK :]
+                record_results(chunk + rest, results + _batch_failure(rest, stop.message, stop.permanent))
+                break
+            record_results(chunk, results)
+            sent += sum(1 for r in results if r.ok)
+    finally:
+        backend.close()
+    return sent

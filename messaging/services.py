@@ -1,0 +1,190 @@
+"""Accept and track: the one path every caller (API dialects, panel, campaigns) takes to send a message.
+
+Delivery (claim → provider → record) is in messaging.delivery; the scheduler's sweeps in messaging.sweeps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import services as accounts
+from accounts.models import User
+from gateways.models import Gateway
+from gateways.selectors import usable_gateways
+from messaging.jobs import enqueue_delivery
+from messaging.models import STATUS_RANK, Message, MessageEvent, Priority, Source, Status, Suppression
+from messaging.validation import GATEWAY_FIELD, Item, validate_items
+from xsender.errors import CreditExhausted, GatewayNotFound, Rejected, ValidationFailed
+
+TIMESTAMP_FIELD = {
+    Status.PROCESSING: "processing_at",
+    Status.SENT: "sent_at",
+    Status.DELIVERED: "delivered_at",
+    Status.OPENED: "opened_at",
+    Status.CLICKED: "clicked_at",
+    Status.FAILED: "failed_at",
+    Status.BOUNCED: "failed_at",
+}
+
+
+def check_plan(*, principal: User, channel: str) -> None:
+    """Raises CreditExhausted (402) when the principal's plan does not cover `channel` or has expired."""
+    if principal.is_superuser:
+        return
+    plan = principal.plan
+    if plan is None:
+        raise CreditExhausted("No plan is assigned to this account. Subscribe to a plan to send messages.")
+    if channel not in plan.allowed_channels:
+        raise CreditExhausted(f"Your plan does not include {channel}. Upgrade your plan.")
+    if principal.plan_expires_at and principal.plan_expires_at <= timezone.now():
+        raise CreditExhausted("Your plan has expired. Renew or upgrade your plan.")
+
+
+def resolve_gateways(*, principal: User, channel: str, items: list[Item], prefix: str = "contact") -> list[Gateway]:
+    """The gateway of each item: the one it names, else the principal's default (one query for all items)."""
+    available = usable_gateways(principal, channel)
+    by_identifier: dict[str, Gateway] = {}
+    for gateway in available:
+        by_identifier.setdefault(gateway.identifier, gateway)
+    default = next((g for g in available if g.is_default), available[0] if len(available) == 1 else None)
+    chosen = []
+    for index, item in enumerate(items):
+        gateway = by_identifier.get(item.gateway_identifier) if item.gateway_identifier else default
+        if gateway is None:
+            name = GATEWAY_FIELD[channel]
+            what = f"{name} {item.gateway_identifier!r}" if item.gateway_identifier else f"default {channel} gateway"
+            raise GatewayNotFound(f"contact.{index}: {what} not found. Check {name} or add a gateway.")
+        chosen.append(gateway)
+    return chosen
+
+
+def check_suppressions(*, principal: User, channel: str, items: list[Item]) -> None:
+    """Raises Rejected (422) naming the first suppressed or opted-out recipient (one query)."""
+    addresses = {item.recipient for item in items}
+    owner = Q(user__isnull=True) if principal.is_superuser else Q(user=principal) | Q(user__isnull=True)
+    blocked = dict(
+        Suppression.objects.filter(owner, channel=channel, address__in=addresses).values_list("address", "reason")
+    )
+    for index, item in enumerate(items):
+        if item.recipient in blocked:
+            reason = Suppression.Reason(blocked[item.recipient]).label.lower()
+            raise Rejected(f"contact.{index}: {item.recipient} is on the suppression list ({reason}).")
+
+
+def _priority(channel: str, item: Item, bulk: bool) -> int:
+    if item.sms_type == "otp":
+        return Priority.HIGH
+    if item.sms_type == "marketing" or bulk:
+        return Priority.LOW
+    return Priority.HIGH
+
+
+def _build(principal: User, channel: str, items: list[Item], gateways: list[Gateway], **common: Any) -> list[Message]:
+    now = timezone.now()
+    bulk = len(items) > 1
+    messages = []
+    for item, gateway in zip(items, gateways, strict=True):
+        scheduled = item.schedule_at is not None and item.schedule_at > now
+        messages.append(
+            Message(
+                user=principal,
+                channel=channel,
+                gateway=gateway,
+                recipient=item.recipient,
+                subject=item.subject,
+                body=item.body,
+                sender_name=item.sender_name,
+                sms_type=item.sms_type,
+                media=item.media,
+                media_url=item.media_url,
+                attachments=item.attachments,
+                schedule_at=item.schedule_at,
+                status=Status.SCHEDULED if scheduled else Status.PENDING,
+                queued_at=None if scheduled else now,
+                priority=_priority(channel, item, bulk),
+                cost=0 if principal.is_superuser else item.cost,
+                created_at=now,
+                **common,
+            )
+        )
+    return messages
+
+
+def accept_messages(
+    *, principal: User, channel: str, items: Any, source: str = Source.API, idempotency_key: str = ""
+) -> list[Message]:
+    """Validates, routes, charges and stores one request's messages, then wakes the workers on commit.
+
+    All-or-nothing: raises ValidationFailed (400), CreditExhausted (402), GatewayNotFound (404) or
+    Rejected (422) and then nothing is stored, charged or enqueued. The admin (superuser) bypasses plan
+    checks and credits; its messages are marked by_admin. Query count does not depend on len(items).
+    """
+    cleaned, errors = validate_items(channel, items)
+    if errors:
+        raise ValidationFailed(errors, message=f"{errors[0]['field']}: {errors[0]['message']}")
+    check_plan(principal=principal, channel=channel)
+    gateways = resolve_gateways(principal=principal, channel=channel, items=cleaned)
+    check_suppressions(principal=principal, channel=channel, items=cleaned)
+    messages = _build(
+        principal,
+        channel,
+        cleaned,
+        gateways,
+        by_admin=principal.is_superuser,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
+    with transaction.atomic():
+        total = sum(m.cost for m in messages)
+        if total:
+            accounts.debit_credits(user=principal, channel=channel, amount=total, note=f"{len(messages)} {channel}")
+        Message.objects.bulk_create(messages)
+        enqueue_delivery([m for m in messages if m.status == Status.PENDING])
+    return messages
+
+
+# ---------------------------------------------------------------- tracking
+
+
+def refund_failed(messages: Iterable[Message]) -> None:
+    """Gives back the credits of messages that failed for good (one ledger entry per message)."""
+    by_user: dict[tuple[int, str], list[Message]] = defaultdict(list)
+    for message in messages:
+        if message.cost and not message.by_admin:
+            by_user[(message.user_id, message.channel)].append(message)
+    for (user_id, channel), failed in by_user.items():
+        accounts.refund_many(user_id=user_id, channel=channel, refunds=[(m.uid, m.cost) for m in failed])
+
+
+def apply_status(
+    *, message: Message, status: str, at: datetime | None = None, error: str = "", payload: dict | None = None
+) -> bool:
+    """Moves `message` forward to `status` (never back), stamps its time, records an event.
+
+    Idempotent: a status the message already has (or has passed) changes nothing and returns False.
+    A move to Failed refunds the message's credits.
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        current = Message.objects.select_for_update().get(pk=message.pk)
+        if STATUS_RANK[Status(status)] <= STATUS_RANK[Status(current.status)]:
+            return False
+        changes: dict[str, Any] = {"status": status, "lease_expires_at": None}
+        if status in TIMESTAMP_FIELD:
+            changes[TIMESTAMP_FIELD[status]] = at
+        if error:
+            changes["error"] = error[:2000]
+        Message.objects.filter(pk=current.pk).update(**changes, updated_at=timezone.now())
+        MessageEvent.objects.create(message=current, kind=status.lower(), at=at, payload=payload or {})
+        if status == Status.FAILED:
+            refund_failed([current])
+    for name, value in changes.items():
+        setattr(message, name, value)
+    return True

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import django_rq
+import pytest
+from rq import SimpleWorker
+
+from gateways.models import Gateway
+from tests.conftest import Tenant
+
+QUEUES = ("high", "default", "low")
+
+
+def make_gateway(owner, channel: str, identifier: str, provider: str = "console", **extra) -> Gateway:
+    return Gateway.objects.create(owner=owner, channel=channel, provider=provider, identifier=identifier, **extra)
+
+
+@pytest.fixture
+def console_gateways(alice: Tenant) -> dict[str, Gateway]:
+    return {ch: make_gateway(alice.user, ch, f"{ch}-console", is_default=True) for ch in ("email", "sms", "whatsapp")}
+
+
+def run_jobs() -> None:
+    """Runs every queued delivery job in this process with a real RQ worker (burst mode)."""
+    queues = [django_rq.get_queue(name) for name in QUEUES]
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
