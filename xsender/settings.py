@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "anymail",
+    "xsender",
     "accounts",
     "gateways",
     "messaging",
