@@ -14,13 +14,18 @@ logger = logging.getLogger("xsender.console")
 class ConsoleBackend(Backend):
     provider = "console"
     channels = ("email", "sms", "whatsapp")
-    config_schema = {"fail": (bool, False, "Fail every message permanently (for trying the failure path).")}
+    config_schema = {
+        "fail": (bool, False, "Fail every message permanently (to try the failure path)."),
+        "fail_transient": (bool, False, "Fail every message with a temporary error (to try retries)."),
+    }
 
     def send(self, messages: Sequence) -> list[SendResult]:
         results = []
         for message in messages:
-            if self.config.get("fail"):
-                results.append(SendResult(uid=message.uid, ok=False, error="Console gateway configured to fail."))
+            if self.config.get("fail") or self.config.get("fail_transient"):
+                transient = bool(self.config.get("fail_transient"))
+                error = "Console gateway configured to fail" + (" temporarily." if transient else ".")
+                results.append(SendResult(uid=message.uid, ok=False, transient=transient, error=error))
                 continue
             logger.info("[%s] to %s: %s", message.channel, message.recipient, (message.subject or message.body)[:80])
             results.append(SendResult(uid=message.uid, ok=True, provider_message_id=f"console-{uuid.uuid4().hex[:12]}"))

@@ -1,0 +1,213 @@
+"""Delivery and the scheduler: claims, retries, refunds, lost wake-ups, expired leases, scheduled sends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import CreditAccount, CreditEntry
+from gateways.backends.base import SendResult
+from messaging import delivery
+from messaging.models import Message, Status
+from messaging.sweeps import recover_expired_leases, release_scheduled, run_sweeps
+from tests.messaging.conftest import make_gateway, run_jobs
+from xsender.redis import get_redis
+
+pytestmark = pytest.mark.django_db
+
+
+def send(client, n: int = 1, **extra) -> list[str]:
+    items = [{"email": f"u{i}@example.com", "subject": "Hi", "message": "Hello", **extra} for i in range(n)]
+    response = client.post("/api/email/send", {"contact": items}, format="json")
+    assert response.status_code == 200, response.json()
+    return [d["uid"] for d in response.json()["data"]]
+
+
+def statuses() -> list[str]:
+    return list(Message.objects.order_by("pk").values_list("status", flat=True))
+
+
+def email_balance(user) -> int:
+    return CreditAccount.objects.get(user=user, channel="email").balance
+
+
+@pytest.fixture
+def sending(django_capture_on_commit_callbacks):
+    """Runs on-commit callbacks (the enqueue) inside the test transaction."""
+
+    def _send(client, n: int = 1, **extra) -> list[str]:
+        with django_capture_on_commit_callbacks(execute=True):
+            return send(client, n, **extra)
+
+    return _send
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    """Runs the scheduler's sweeps, with their enqueues (on commit) executed."""
+
+    def _sweep(fn=run_sweeps):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn()
+
+    return _sweep
+
+
+def test_worker_sends_every_message_of_a_bulk_request(api, console_gateways, sending):
+    sending(api, 90)
+    run_jobs()
+    assert set(statuses()) == {Status.SENT}
+
+
+def test_permanent_failure_fails_and_refunds_the_credit(api, alice, sending):
+    make_gateway(alice.user, "email", "broken", is_default=True, config={"fail": True})
+    sending(api, 2)
+    run_jobs()
+    assert statuses() == [Status.FAILED, Status.FAILED]
+    assert email_balance(alice.user) == 100
+    assert CreditEntry.objects.filter(reason="refund").count() == 2
+
+
+def test_transient_failure_is_retried_later_with_attempts_recorded(api, alice, sending):
+    make_gateway(alice.user, "email", "flaky", is_default=True, config={"fail_transient": True})
+    sending(api)
+    run_jobs()
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == (Status.PENDING, 1)
+    assert message.next_attempt_at > timezone.now()
+    assert email_balance(alice.user) == 99
+
+
+def test_transient_failures_end_failed_after_the_last_attempt(api, alice, settings, sending, sweep):
+    settings.XSENDER_MAX_ATTEMPTS = 3
+    make_gateway(alice.user, "email", "flaky", is_default=True, config={"fail_transient": True})
+    sending(api)
+    for _ in range(3):
+        Message.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        sweep()
+        run_jobs()
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == (Status.FAILED, 3)
+    assert email_balance(alice.user) == 100
+
+
+def test_a_second_run_of_the_same_batch_sends_nothing(api, console_gateways, sending):
+    sending(api, 3)
+    ids = list(Message.objects.values_list("pk", flat=True))
+    gateway_id = console_gateways["email"].pk
+    assert delivery.deliver_batch(gateway_id=gateway_id, message_ids=ids) == 3
+    assert delivery.deliver_batch(gateway_id=gateway_id, message_ids=ids) == 0
+
+
+def test_scheduled_message_waits_for_its_time(api, console_gateways, sending, sweep):
+    sending(api, schedule_at=(timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"))
+    run_jobs()
+    assert release_scheduled() == 0
+    assert statuses() == [Status.SCHEDULED]
+    Message.objects.update(schedule_at=timezone.now() - timedelta(seconds=1))
+    assert sweep(release_scheduled) == 1
+    run_jobs()
+    assert statuses() == [Status.SENT]
+
+
+def test_scheduler_recovers_messages_whose_wake_up_was_lost(api, console_gateways, sending, settings, sweep):
+    settings.XSENDER_REQUEUE_AFTER = 0
+    sending(api, 5)
+    get_redis().flushdb()  # the jobs are gone
+    run_jobs()
+    assert set(statuses()) == {Status.PENDING}
+    assert sweep()["requeued"] == 5
+    run_jobs()
+    assert set(statuses()) == {Status.SENT}
+
+
+def _expire_lease(**changes) -> None:
+    changes = {"attempts": 1, **changes}
+    Message.objects.update(status=Status.PROCESSING, lease_expires_at=timezone.now() - timedelta(seconds=1), **changes)
+
+
+def test_expired_lease_before_handoff_is_sent_again(api, console_gateways, sending, sweep):
+    sending(api)
+    _expire_lease(handoff_at=None)
+    assert sweep(recover_expired_leases) == 1
+    run_jobs()
+    assert statuses() == [Status.SENT]
+
+
+def test_expired_lease_after_handoff_ends_failed_as_outcome_unknown(api, console_gateways, sending, sweep):
+    sending(api)
+    _expire_lease(handoff_at=timezone.now())
+    sweep(recover_expired_leases)
+    run_jobs()
+    message = Message.objects.get()
+    assert message.status == Status.FAILED
+    assert message.error.startswith("Outcome unknown")
+
+
+def test_gateway_may_allow_resending_an_unknown_outcome(api, alice, sending, sweep):
+    make_gateway(alice.user, "email", "retrying", is_default=True, retry_unknown_outcome=True)
+    sending(api)
+    _expire_lease(handoff_at=timezone.now())
+    sweep(recover_expired_leases)
+    run_jobs()
+    assert statuses() == [Status.SENT]
+
+
+def test_device_lease_returns_to_the_queue_once_then_fails_with_refund(api, alice, django_capture_on_commit_callbacks):
+    make_gateway(alice.user, "sms", "android", provider="android", is_default=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/api/sms/send", {"contact": [{"number": "+15555550123", "body": "x"}]}, format="json")
+    _expire_lease()
+    recover_expired_leases()
+    assert statuses() == [Status.PENDING]
+    _expire_lease(attempts=2)
+    recover_expired_leases()
+    assert statuses() == [Status.FAILED]
+    assert CreditAccount.objects.get(user=alice.user, channel="sms").balance == 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_batch_send_each_message_once(alice, console_gateways):
+    send(alice.client(), 90)
+    ids = list(Message.objects.values_list("pk", flat=True))
+    gateway_id = console_gateways["email"].pk
+    seen: list[str] = []
+    original = type(console_gateways["email"].backend()).send
+
+    def counting(self, messages):
+        seen.extend(str(m.uid) for m in messages)
+        return original(self, messages)
+
+    type(console_gateways["email"].backend()).send = counting
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda: (delivery.deliver_batch(gateway_id=gateway_id, message_ids=ids), connection.close())
+            )
+            for _ in range(4)
+        ]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    finally:
+        type(console_gateways["email"].backend()).send = original
+    assert len(seen) == len(set(seen)) == 90
+    assert set(statuses()) == {Status.SENT}
+
+
+def test_results_are_recorded_with_provider_id(api, console_gateways, sending):
+    uid = sending(api)[0]
+    message = Message.objects.get(uid=uid)
+    delivery.record_results(
+        delivery.claim(gateway_id=message.gateway_id, message_ids=[message.pk]),
+        [SendResult(uid=message.uid, ok=True, provider_message_id="abc", raw={"id": "abc"})],
+    )
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id, message.gateway_response) == (
+        Status.SENT,
+        "abc",
+        {"id": "abc"},
+    )
