@@ -45,7 +45,7 @@ def debit_credits(
     account = _account(user, channel)
     if account.unlimited or amount == 0:
         return None
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # The conditional UPDATE is the whole guard: concurrent debits serialise on the row.
         updated = CreditAccount.objects.filter(pk=account.pk, balance__gte=amount).update(
             balance=F("balance") - amount, updated_at=timezone.now()

@@ -211,3 +211,25 @@ def test_results_are_recorded_with_provider_id(api, console_gateways, sending):
         "abc",
         {"id": "abc"},
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_release_each_due_message_once(alice, console_gateways):
+    import django_rq
+
+    send(alice.client(), 90, schedule_at=(timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"))
+    Message.objects.update(schedule_at=timezone.now() - timedelta(seconds=1))
+    get_redis().flushdb()
+    released: list[int] = []
+
+    def scheduler() -> None:
+        for _ in range(5):
+            released.append(release_scheduled())
+        connection.close()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    enqueued = [i for job in django_rq.get_queue("low").jobs for i in job.args[1]]
+    assert sum(released) == 90
+    assert sorted(enqueued) == sorted(Message.objects.values_list("pk", flat=True))
