@@ -188,3 +188,30 @@ def apply_status(
     for name, value in changes.items():
         setattr(message, name, value)
     return True
+
+
+def cancel_messages(*, messages: Iterable[Message]) -> int:
+    """Cancels messages not yet handed to a provider (Scheduled or Pending) and refunds them."""
+    ids = [m.pk for m in messages]
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update()
+            .filter(pk__in=ids, status__in=[Status.SCHEDULED, Status.PENDING])
+            .order_by("pk")
+        )
+        now = timezone.now()
+        Message.objects.filter(pk__in=[m.pk for m in rows]).update(status=Status.CANCELLED, updated_at=now)
+        MessageEvent.objects.bulk_create(MessageEvent(message=m, kind="cancelled", at=now) for m in rows)
+        refund_failed(rows)
+    return len(rows)
+
+
+def add_suppression(
+    *, user: User | None, channel: str, address: str, reason: str = Suppression.Reason.MANUAL
+) -> Suppression:
+    """Blocks `address` on `channel` for `user` (or for everyone when `user` is None). Idempotent."""
+    address = address.strip().lower() if channel == "email" else address.strip()
+    suppression, _ = Suppression.objects.get_or_create(
+        user=user, channel=channel, address=address, defaults={"reason": reason}
+    )
+    return suppression

@@ -233,3 +233,12 @@ def test_two_schedulers_release_each_due_message_once(alice, console_gateways):
     enqueued = [i for job in django_rq.get_queue("low").jobs for i in job.args[1]]
     assert sum(released) == 90
     assert sorted(enqueued) == sorted(Message.objects.values_list("pk", flat=True))
+
+
+def test_cancelling_a_scheduled_message_refunds_it(api, alice, console_gateways):
+    from messaging.services import cancel_messages
+
+    send(api, 2, schedule_at=(timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"))
+    assert cancel_messages(messages=Message.objects.all()) == 2
+    assert set(statuses()) == {Status.CANCELLED}
+    assert email_balance(alice.user) == 100
