@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -9,7 +11,14 @@ from accounts.services import balances
 from xsender.api import XSenderAPIView, ok
 
 
+ME = inline_serializer(
+    "Me",
+    {"success": serializers.BooleanField(), "message": serializers.CharField(), "data": serializers.DictField()},
+)
+
+
 class MeView(XSenderAPIView):
+    @extend_schema(responses={200: ME}, tags=["account"])
     def get(self, request: Request) -> Response:
         user = request.user
         data: dict[str, Any] = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from messaging.idempotency import Outcome, fingerprint, run_idempotent
 from messaging.models import Message
+from messaging.schema import send_schema, status_schema
 from messaging.selectors import get_message, message_detail
 from messaging.services import accept_messages
 from xsender.api import XSenderAPIView, envelope
@@ -55,9 +55,6 @@ def _query_item(channel: str, params: Any) -> dict[str, Any]:
 class SendView(XSenderAPIView):
     channel = ""
 
-    @extend_schema(
-        request=inline_serializer("SendRequest", {"contact": serializers.ListField(child=serializers.DictField())})
-    )
     def post(self, request: Request) -> Response:
         data = request.data
         contact = data.get("contact") if isinstance(data, dict) else None
@@ -65,7 +62,6 @@ class SendView(XSenderAPIView):
             raise ValidationFailed.single("contact", "The contact field is required: a list of recipients.")
         return self._send(request, contact)
 
-    @extend_schema(parameters=[OpenApiParameter("Idempotency-Key", location="header", required=False)])
     def get(self, request: Request) -> Response:
         return self._send(request, [_query_item(self.channel, request.query_params)])
 
@@ -87,19 +83,23 @@ class SendView(XSenderAPIView):
         return response
 
 
+@extend_schema_view(post=send_schema("email", "post"), get=send_schema("email", "get"))
 class EmailSendView(SendView):
     channel = "email"
 
 
+@extend_schema_view(post=send_schema("sms", "post"), get=send_schema("sms", "get"))
 class SmsSendView(SendView):
     channel = "sms"
 
 
+@extend_schema_view(post=send_schema("whatsapp", "post"), get=send_schema("whatsapp", "get"))
 class WhatsAppSendView(SendView):
     channel = "whatsapp"
 
 
 class StatusView(XSenderAPIView):
+    @status_schema
     def get(self, request: Request, channel: str, uid: str) -> Response:
         message = get_message(user=request.user, channel=channel, uid=uid)
         return Response(envelope("Dispatch record", message_detail(message)))
