@@ -10,7 +10,6 @@ from rest_framework.response import Response
 from accounts.services import balances
 from xsender.api import XSenderAPIView, ok
 
-
 ME = inline_serializer(
     "Me",
     {"success": serializers.BooleanField(), "message": serializers.CharField(), "data": serializers.DictField()},
