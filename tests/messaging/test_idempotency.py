@@ -87,3 +87,22 @@ def test_get_form_honours_the_key(api, console_gateways):
     api.get(url, HTTP_IDEMPOTENCY_KEY="g-1")
     api.get(url, HTTP_IDEMPOTENCY_KEY="g-1")
     assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_create_one_set_of_messages(alice, console_gateways):
+    import threading
+
+    from django.db import connection
+
+    codes: list[int] = []
+
+    def attempt() -> None:
+        codes.append(post(alice.client(), "race-1").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert set(codes) <= {200, 409}
+    assert Message.objects.count() == 1
