@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from gateways.backends.base import Backend, BackendError, SendResult
@@ -101,10 +101,15 @@ def record_results(messages: list[Message], results: list[SendResult]) -> list[M
     return messages
 
 
-def _mark_handoff(messages: list[Message]) -> None:
+def _mark_handoff(chunk: list[Message], rest: list[Message]) -> None:
+    """Stamps the chunk as handed over and renews the lease of the whole remaining batch (one UPDATE)."""
     now = timezone.now()
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(handoff_at=now)
-    for message in messages:
+    lease = now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS)
+    ids = [m.pk for m in chunk]
+    Message.objects.filter(pk__in=ids + [m.pk for m in rest]).update(
+        lease_expires_at=lease, handoff_at=Case(When(pk__in=ids, then=Value(now)), default=F("handoff_at"))
+    )
+    for message in chunk:
         message.handoff_at = now
 
 
@@ -141,7 +146,7 @@ def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
     try:
         for start in range(0, len(messages), CHUNK):
             chunk = messages[start : start + CHUNK]
-            _mark_handoff(chunk)
+            _mark_handoff(chunk, messages[start + CHUNK :])
             results, stop = _send_chunk(backend, gateway, chunk)
             if stop is not None:
                 # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
