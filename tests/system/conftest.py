@@ -39,6 +39,22 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: st
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 @dataclass
 class Processes:
     env: dict[str, str]
@@ -62,7 +78,13 @@ class Processes:
         return self.start(name, sys.executable, "manage.py", *args, **env)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Signals the process, its group and every descendant (RQ's work-horse runs in a session of its own)."""
         process = self.running.pop(name)
+        for pid in [*descendants(process.pid), process.pid]:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
