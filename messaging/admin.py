@@ -44,7 +44,7 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_display = ("address", "channel", "user", "reason", "created_at")
     list_filter = ("channel", "reason")
     search_fields = ("address", "user__email")
-    raw_id_fields = ("user",)
+    autocomplete_fields = ("user",)
 
     def save_model(self, request: HttpRequest, obj: Suppression, form: object, change: bool) -> None:
         if change:

@@ -1,9 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from xsender.api import api_not_found
 from xsender.health import healthz
+
+if settings.XSENDER_ADMIN_2FA:
+    from django_otp.admin import OTPAdminSite
+
+    # The admin login asks for a TOTP code too (`manage.py xsender:admin:totp EMAIL` enrols a device).
+    admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),

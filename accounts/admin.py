@@ -1,0 +1,204 @@
+"""Django admin for tenants, plans, credits and API keys. Every change goes through accounts.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from accounts import services
+from accounts.models import CHANNELS, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
+
+
+class TopUpForm(forms.Form):
+    channel = forms.ChoiceField(choices=[(c, c) for c in CHANNELS])
+    amount = forms.IntegerField(min_value=1)
+
+
+class AssignPlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.filter(is_active=True))
+
+
+def intermediate(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, form_class: type[forms.Form], title: str
+) -> tuple[forms.Form | None, HttpResponse | None]:
+    """Shows `form_class` for an action; returns (valid form, None) once posted, else (None, the page)."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            return form, None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return None, TemplateResponse(request, "admin/xsender_action_form.html", context)
+
+
+class CreditAccountInline(admin.TabularInline):
+    model = CreditAccount
+    extra = 0
+    can_delete = False
+    readonly_fields = ("channel", "balance", "unlimited", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    readonly_fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    exclude = ("hashed_key",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "name", "plan", "is_active", "is_superuser", "date_joined", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser", "plan", "groups")
+    search_fields = ("email", "name")
+    list_select_related = ("plan",)
+    readonly_fields = ("date_joined", "last_login", "plan_expires_at")
+    fieldsets = (
+        (None, {"fields": ("email", "name", "password")}),
+        ("Plan", {"fields": ("plan", "plan_expires_at")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Dates", {"fields": ("date_joined", "last_login")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
+    inlines = [CreditAccountInline, ApiKeyInline]
+    actions = ["top_up", "assign_plan", "suspend", "reactivate", "issue_key"]
+
+    @admin.action(description="Top up credit", permissions=["change"])
+    def top_up(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        form, page = intermediate(self, request, queryset, TopUpForm, "Top up credit")
+        if form is None:
+            return page
+        for user in queryset:
+            services.add_credits(user=user, channel=form.cleaned_data["channel"], amount=form.cleaned_data["amount"])
+        self.message_user(
+            request,
+            f"Added {form.cleaned_data['amount']} {form.cleaned_data['channel']} credits to {queryset.count()} user(s).",
+        )
+        return None
+
+    @admin.action(description="Assign a plan (grants its credits)", permissions=["change"])
+    def assign_plan(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        form, page = intermediate(self, request, queryset, AssignPlanForm, "Assign a plan")
+        if form is None:
+            return page
+        for user in queryset:
+            services.assign_plan(user=user, plan=form.cleaned_data["plan"])
+        self.message_user(request, f"Plan {form.cleaned_data['plan'].slug} assigned to {queryset.count()} user(s).")
+        return None
+
+    @admin.action(description="Suspend (keys and logins stop working)", permissions=["change"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.exclude(pk=request.user.pk):
+            services.set_user_active(user=user, active=False)
+        self.message_user(request, "Selected users suspended (your own account is never suspended from here).")
+
+    @admin.action(description="Reactivate", permissions=["change"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.set_user_active(user=user, active=True)
+        self.message_user(request, "Selected users reactivated.")
+
+    @admin.action(description="Rotate API key (shows the new key once)", permissions=["change"])
+    def issue_key(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            _, raw = services.rotate_api_key(user=user)
+            self.message_user(request, f"New API key for {user.email} (shown once): {raw}", messages.WARNING)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = (
+        "slug",
+        "name",
+        "email_credits",
+        "sms_credits",
+        "whatsapp_credits",
+        "rate_limit_per_minute",
+        "duration_days",
+        "is_active",
+    )
+    list_filter = ("is_active",)
+    search_fields = ("slug", "name")
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(admin.ModelAdmin):
+    list_display = ("user", "channel", "balance", "unlimited", "updated_at")
+    list_filter = ("channel", "unlimited")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "channel", "balance", "unlimited", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(admin.ModelAdmin):
+    """The ledger is append-only: readable here, written only by the credit services."""
+
+    list_display = ("created_at", "account", "delta", "reason", "note", "message_uid")
+    list_filter = ("reason", "account__channel")
+    search_fields = ("account__user__email", "message_uid", "note")
+    list_select_related = ("account__user",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("prefix", "user__email", "name")
+    list_select_related = ("user",)
+    exclude = ("hashed_key",)
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # keys are issued from the user page ("Rotate API key"), so the secret is shown once
+
+    @admin.action(description="Revoke", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for key in queryset:
+            services.revoke_api_key(key=key)
+        self.message_user(request, f"{queryset.count()} key(s) revoked.")
+
+
+@admin.register(SiteSetting)
+class SiteSettingAdmin(admin.ModelAdmin):
+    list_display = ("key", "value", "updated_at")
+    search_fields = ("key",)
