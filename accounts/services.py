@@ -50,11 +50,10 @@ def debit_credits(
         updated = CreditAccount.objects.filter(pk=account.pk, balance__gte=amount).update(
             balance=F("balance") - amount, updated_at=timezone.now()
         )
-        if not updated:
-            raise CreditExhausted(
-                f"Not enough {channel} credit: {amount} needed. Buy more credit or upgrade your plan."
-            )
-        return CreditEntry.objects.create(account=account, delta=-amount, reason=reason, note=note)
+        if updated:
+            return CreditEntry.objects.create(account=account, delta=-amount, reason=reason, note=note)
+    # Raised outside the atomic block, so a caller's transaction stays usable.
+    raise CreditExhausted(f"Not enough {channel} credit: {amount} needed. Buy more credit or upgrade your plan.")
 
 
 def add_credits(
