@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, User
+from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
 from xsender.errors import CreditExhausted, NotFound, ValidationFailed
 
 KEY_PREFIX = "xs_"
@@ -266,3 +266,24 @@ def refund_many(*, user_id: int, channel: str, refunds: list[tuple[uuid.UUID, in
             CreditEntry(account=account, delta=amount, reason=CreditEntry.Reason.REFUND, message_uid=uid)
             for uid, amount in refunds
         )
+
+
+def upsert_plan(*, data: PlanInput, allowed_channels: list[str] | None = None, is_active: bool = True) -> Plan:
+    """Creates the plan `data.slug` or updates it in place (used by settings import)."""
+    existing = Plan.objects.filter(slug=data.slug).first()
+    if existing is None:
+        plan = create_plan(data=data)
+    else:
+        for key, value in data.__dict__.items():
+            setattr(existing, key, value)
+        existing.save()
+        plan = existing
+    plan.allowed_channels = allowed_channels if allowed_channels is not None else list(CHANNELS)
+    plan.is_active = is_active
+    plan.save(update_fields=["allowed_channels", "is_active"])
+    return plan
+
+
+def set_site_setting(*, key: str, value: object) -> SiteSetting:
+    setting, _ = SiteSetting.objects.update_or_create(key=key, defaults={"value": value})
+    return setting

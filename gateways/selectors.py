@@ -26,3 +26,21 @@ def pick_gateway(gateways: list[Gateway], user: User, identifier: str | None) ->
     if identifier:
         return next((g for g in gateways if g.identifier == identifier), None)
     return next((g for g in gateways if g.is_default), None)
+
+
+def gateway_summary(gateway: Gateway) -> dict[str, object]:
+    """A gateway as commands and exports show it: secrets masked."""
+    backend = gateway.backend()
+    return {
+        "uid": str(gateway.uid),
+        "identifier": gateway.identifier,
+        "name": gateway.name,
+        "channel": gateway.channel,
+        "provider": gateway.provider,
+        "owner": gateway.owner.email if gateway.owner_id else None,
+        "is_default": gateway.is_default,
+        "status": gateway.status,
+        "retry_unknown_outcome": gateway.retry_unknown_outcome,
+        "shared_with": sorted(u.email for u in gateway.shared_with.all()),
+        "config": backend.public_config(gateway.config),
+    }
