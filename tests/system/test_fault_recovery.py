@@ -5,52 +5,32 @@ The receiver is a real SMTP server on loopback: it tells whether any message arr
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from messaging.delivery import CHUNK
 from messaging.models import Message, Status
+from tests.fakes.smtp import SmtpSink
 from tests.messaging.conftest import make_gateway
-from tests.system.conftest import free_port, wait_until
+from tests.system.conftest import wait_until
 from xsender.redis import get_redis
 
 pytestmark = pytest.mark.system
 
 
-class Sink:
-    """Collects every RCPT of every message it accepts; `delay` slows each DATA down."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.recipients: list[str] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 — aiosmtpd's hook name
-        if self.delay:
-            time.sleep(self.delay)
-        with self.lock:
-            self.recipients.extend(envelope.rcpt_tos)
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_sink():
-    def start(delay: float = 0.0) -> tuple[Sink, int]:
-        sink = Sink(delay)
-        port = free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=port)
-        controller.start()
-        started.append(controller)
-        return sink, port
+    started: list[SmtpSink] = []
 
-    started: list[Controller] = []
+    def start(delay: float = 0.0) -> tuple[SmtpSink, int]:
+        sink = SmtpSink(delay=delay).__enter__()
+        started.append(sink)
+        return sink, sink.port
+
     yield start
-    for controller in started:
-        controller.stop()
+    for sink in started:
+        sink.__exit__(None, None, None)
 
 
 def smtp_gateway(user, port: int):

@@ -1,0 +1,101 @@
+"""The SMTP backend against a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateways.backends.base import BackendError
+from gateways.services import TestMessage, add_gateway, send_test_message
+from tests.fakes.http import FakeServer, Reply
+from tests.fakes.smtp import SmtpSink
+
+pytestmark = pytest.mark.django_db
+
+
+def gateway(sink: SmtpSink, **config):
+    return add_gateway(
+        owner=None,
+        channel="email",
+        provider="smtp",
+        identifier="smtp",
+        config={"host": "127.0.0.1", "port": sink.port, "from_email": "noreply@example.com", **config},
+    )
+
+
+def message(to: str, **fields) -> TestMessage:
+    return TestMessage(recipient=to, channel="email", subject="Hi", body="Hello", **fields)
+
+
+@pytest.fixture
+def sink():
+    with SmtpSink(
+        refuse={"gone@example.com": "550 5.1.1 No such user", "full@example.com": "452 4.2.2 Mailbox full"}
+    ) as server:
+        yield server
+
+
+def test_a_batch_goes_over_one_connection(sink):
+    backend = gateway(sink).backend()
+    results = backend.send([message(f"r{i}@example.com") for i in range(5)])
+    backend.close()
+    assert all(r.ok for r in results)
+    assert sink.connections == 1
+    assert sorted(sink.recipients) == [f"r{i}@example.com" for i in range(5)]
+
+
+def test_sender_name_subject_and_message_id(sink):
+    backend = gateway(sink).backend()
+    result = backend.send([message("carol@example.com", sender_name="Acme Support")])[0]
+    received = sink.messages[0].email
+    assert received["From"] == "Acme Support <noreply@example.com>"
+    assert received["Subject"] == "Hi"
+    assert result.provider_message_id == received["Message-ID"]
+
+
+def test_attachments_are_fetched_and_attached(sink, settings):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    routes = {"/inv.pdf": Reply(200, b"%PDF-1.7", {"Content-Type": "application/pdf"})}
+    with FakeServer(lambda r: routes.get(r.path, Reply(404))) as files:
+        backend = gateway(sink).backend()
+        backend.send([message("carol@example.com", attachments=[{"type": "file", "url": f"{files.url}/inv.pdf"}])])
+    parts = [p for p in sink.messages[0].email.walk() if p.get_filename()]
+    assert [(p.get_filename(), p.get_content_type(), p.get_payload(decode=True)) for p in parts] == [
+        ("inv.pdf", "application/pdf", b"%PDF-1.7")
+    ]
+
+
+def test_an_attachment_on_a_private_address_fails_that_message_only(sink):
+    backend = gateway(sink).backend()
+    results = backend.send(
+        [message("a@example.com", attachments=[{"type": "file", "url": "http://10.1.2.3/x"}]), message("b@example.com")]
+    )
+    assert (results[0].ok, results[0].transient, results[1].ok) == (False, False, True)
+    assert "non-public" in results[0].error
+
+
+def test_5xx_refusal_is_permanent_and_4xx_temporary(sink):
+    backend = gateway(sink).backend()
+    gone, full = backend.send([message("gone@example.com"), message("full@example.com")])
+    assert (gone.ok, gone.transient, full.ok, full.transient) == (False, False, False, True)
+    assert gone.error.startswith("550")
+
+
+def test_unreachable_server_is_a_temporary_batch_failure(db):
+    backend = add_gateway(
+        owner=None, channel="email", provider="smtp", identifier="down",
+        config={"host": "127.0.0.1", "port": 1, "from_email": "noreply@example.com", "timeout": 2},
+    ).backend()  # fmt: skip
+    with pytest.raises(BackendError) as error:
+        backend.send([message("a@example.com")])
+    assert error.value.permanent is False
+
+
+def test_test_message_action_reports_the_result(sink):
+    result = send_test_message(gateway=gateway(sink), to="ops@example.com")
+    assert result.ok
+    assert sink.recipients == ["ops@example.com"]
+
+
+def test_password_never_appears_in_public_config(sink):
+    g = gateway(sink, username="u", password="hunter2-secret")
+    assert g.backend().public_config(g.config)["password"] == "********"
