@@ -111,7 +111,7 @@ def remove_gateway(*, gateway: Gateway) -> None:
 
 
 @dataclass
-class TestMessage:
+class ProbeMessage:
     """The fields a backend reads, for a send that is not a tenant's message (the admin's test)."""
 
     recipient: str
@@ -130,7 +130,7 @@ def send_test_message(*, gateway: Gateway, to: str) -> SendResult:
     """Sends one test message through `gateway` now; returns the provider's result (never raises for send errors)."""
     backend = gateway.backend()
     try:
-        return backend.send([TestMessage(recipient=to, channel=gateway.channel)])[0]
+        return backend.send([ProbeMessage(recipient=to, channel=gateway.channel)])[0]
     except Exception as exc:  # noqa: BLE001 — the admin wants the reason, whatever failed
         message = getattr(exc, "message", type(exc).__name__)
         return SendResult(uid=None, ok=False, error=str(message))

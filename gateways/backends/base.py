@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,12 +24,14 @@ class SendResult:
 
 
 class BackendError(Exception):
-    """A failure of the whole batch (connection refused, auth failed). `permanent` decides retry vs fail."""
+    """A failure beyond one message (connection refused, auth failed). `permanent` decides retry vs fail;
+    `in_flight` says the message being sent may have reached the provider (its outcome is unknown)."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, in_flight: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.in_flight = in_flight
 
 
 class Backend:
@@ -78,5 +80,78 @@ class Backend:
     def send(self, messages: Sequence[Message]) -> list[SendResult]:
         raise NotImplementedError
 
+    def send_each(self, messages: Sequence[Any], send_one: Callable[[Any], SendResult]) -> list[SendResult]:
+        """Sends one by one. When the connection fails part-way, what was sent stays sent, the message in
+        flight is an unknown outcome (resent only if the gateway allows it), the rest was never handed over."""
+        results: list[SendResult] = []
+        for message in messages:
+            try:
+                results.append(send_one(message))
+            except BackendError as exc:
+                if not results and not exc.in_flight:
+                    raise
+                rest = list(messages[len(results) :])
+                if exc.in_flight:
+                    retry = bool(getattr(self.gateway, "retry_unknown_outcome", False))
+                    error = f"Outcome unknown: {exc.message}"
+                    results.append(SendResult(uid=rest.pop(0).uid, ok=False, transient=retry, error=error))
+                results += [
+                    SendResult(uid=m.uid, ok=False, transient=not exc.permanent, error=exc.message) for m in rest
+                ]
+                break
+        return results
+
     def close(self) -> None:
         """Releases connections opened by `send` (called once per batch)."""
+
+
+def request_sent(exc: Exception) -> bool:
+    """Whether a failed HTTP call may have reached the provider: only a failure to connect proves it did not."""
+    import requests
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    return not (isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc))
+
+
+class HttpBackend(Backend):
+    """A backend speaking JSON over HTTP: one requests.Session per batch, timeouts, no automatic retries
+    (a retried POST could send twice; the delivery layer decides about retries)."""
+
+    default_base_url: ClassVar[str] = ""
+    timeout: ClassVar[float] = 20.0
+
+    def __init__(self, gateway: Gateway) -> None:
+        super().__init__(gateway)
+        self.base_url = str(self.config.get("base_url") or self.default_base_url).rstrip("/")
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.headers["User-Agent"] = "XSender/1.0"
+        return self._session
+
+    def post(self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """POSTs JSON; returns (status, parsed body). A connection failure raises a temporary BackendError."""
+        import requests
+
+        try:
+            response = self.session.post(
+                self.base_url + path, json=payload, headers=headers or {}, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise BackendError(f"{self.provider}: cannot reach the provider ({type(exc).__name__}).") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"text": response.text[:500]}
+        return response.status_code, body
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

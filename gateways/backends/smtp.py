@@ -90,28 +90,18 @@ class SmtpBackend(Backend):
                 uid=message.uid, ok=False, transient=400 <= exc.smtp_code < 500, error=f"{exc.smtp_code} {text}"
             )
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
-            raise BackendError(f"SMTP connection lost during the send: {type(exc).__name__}.") from None
+            self.close()
+            raise BackendError(f"SMTP connection lost during the send: {type(exc).__name__}.", in_flight=True) from None
         return SendResult(uid=message.uid, ok=True, provider_message_id=email.extra_headers.get("Message-ID", ""))
 
     def send(self, messages: Sequence[Any]) -> list[SendResult]:
         if self.connection is None:
             self.connection = self._connect()
-        results = []
-        for message in messages:
-            try:
-                results.append(self._send_one(message, self.connection))
-            except BackendError as exc:
-                # The message in flight may or may not have been accepted: resent only if the gateway allows it.
-                # The rest of the chunk was never handed over and is retried.
-                retry = bool(self.gateway.retry_unknown_outcome)
-                results.append(
-                    SendResult(uid=message.uid, ok=False, transient=retry, error=f"Outcome unknown: {exc.message}")
-                )
-                rest = messages[len(results) :]
-                results += [SendResult(uid=m.uid, ok=False, transient=True, error=exc.message) for m in rest]
+        try:
+            return self.send_each(messages, lambda message: self._send_one(message, self.connection))
+        finally:
+            if self.connection is not None and self.connection.connection is None:
                 self.close()
-                break
-        return results
 
     def close(self) -> None:
         if self.connection is not None:

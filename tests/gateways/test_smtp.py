@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateways.backends.base import BackendError
-from gateways.services import TestMessage, add_gateway, send_test_message
+from gateways.services import ProbeMessage, add_gateway, send_test_message
 from tests.fakes.http import FakeServer, Reply
 from tests.fakes.smtp import SmtpSink
 
@@ -22,8 +22,8 @@ def gateway(sink: SmtpSink, **config):
     )
 
 
-def message(to: str, **fields) -> TestMessage:
-    return TestMessage(recipient=to, channel="email", subject="Hi", body="Hello", **fields)
+def message(to: str, **fields) -> ProbeMessage:
+    return ProbeMessage(recipient=to, channel="email", subject="Hi", body="Hello", **fields)
 
 
 @pytest.fixture

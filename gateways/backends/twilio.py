@@ -1,0 +1,87 @@
+"""Twilio Programmable Messaging through the twilio SDK: one Client (one HTTP session) per batch.
+
+Error codes: https://www.twilio.com/docs/api/errors
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from gateways.backends.base import Backend, BackendError, SendResult, request_sent
+
+# Account-level failures: nothing in the batch can be sent with these credentials.
+AUTH = {20003, 20005, 20404}
+# Too many requests, queue overflow: retry later.
+TRANSIENT = {20429, 30001, 14107}
+
+
+class TwilioBackend(Backend):
+    provider = "twilio"
+    channels = ("sms",)
+    config_schema = {
+        "account_sid": (str, True, "Account SID (AC…)."),
+        "auth_token": (str, True, "Auth token."),
+        "from_number": (str, False, "Sender number in E.164, or an alphanumeric sender ID."),
+        "messaging_service_sid": (str, False, "Messaging Service SID (MG…), instead of from_number."),
+        "status_callback": (str, False, "URL Twilio calls with delivery updates."),
+        "base_url": (str, False, "API base URL (default https://api.twilio.com)."),
+    }
+    secret_keys = ("auth_token",)
+
+    @classmethod
+    def validate_config(cls, config: Any) -> dict[str, Any]:
+        config = super().validate_config(config)
+        if not config.get("from_number") and not config.get("messaging_service_sid"):
+            from xsender.errors import ValidationFailed
+
+            raise ValidationFailed.single("config.from_number", "Give from_number or messaging_service_sid.")
+        return config
+
+    def __init__(self, gateway: Any) -> None:
+        super().__init__(gateway)
+        self._client: Client | None = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            http = TwilioHttpClient(pool_connections=True, timeout=20)
+            self._client = Client(self.config["account_sid"], self.config["auth_token"], http_client=http)
+            if self.config.get("base_url"):
+                self._client.api.base_url = self.config["base_url"].rstrip("/")
+        return self._client
+
+    def _send_one(self, message: Any) -> SendResult:
+        params: dict[str, Any] = {"to": message.recipient, "body": message.body}
+        if self.config.get("messaging_service_sid"):
+            params["messaging_service_sid"] = self.config["messaging_service_sid"]
+        else:
+            params["from_"] = self.config["from_number"]
+        if self.config.get("status_callback"):
+            params["status_callback"] = self.config["status_callback"]
+        try:
+            sent = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            if exc.code in AUTH or exc.status == 401:
+                raise BackendError(f"Twilio refused the credentials (error {exc.code}).", permanent=True) from None
+            transient = exc.code in TRANSIENT or exc.status == 429 or exc.status >= 500
+            return SendResult(uid=message.uid, ok=False, transient=transient, error=f"Twilio {exc.code}: {exc.msg}")
+        except requests.RequestException as exc:
+            raise BackendError(f"No answer from Twilio ({type(exc).__name__}).", in_flight=request_sent(exc)) from None
+        except TwilioException as exc:
+            raise BackendError(f"Twilio client error ({type(exc).__name__}).") from None
+        raw = {"sid": sent.sid, "status": sent.status, "num_segments": sent.num_segments}
+        return SendResult(uid=message.uid, ok=True, provider_message_id=sent.sid, raw=raw)
+
+    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+        return self.send_each(messages, self._send_one)
+
+    def close(self) -> None:
+        if self._client is not None and self._client.http_client.session is not None:
+            self._client.http_client.session.close()
+        self._client = None

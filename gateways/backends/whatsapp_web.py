@@ -1,0 +1,74 @@
+"""A WhatsApp Web bridge speaking WAHA's HTTP API: POST /api/sendText, /api/sendImage, /api/sendFile,
+/api/sendVideo, /api/sendVoice with a session name (https://waha.devlike.pro/docs/how-to/send-messages/).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Sequence
+from typing import Any
+
+from gateways.backends.base import BackendError, HttpBackend, SendResult
+
+ENDPOINTS = {
+    "image": "/api/sendImage",
+    "video": "/api/sendVideo",
+    "audio": "/api/sendVoice",
+    "document": "/api/sendFile",
+}
+DEFAULT_MIME = {
+    "image": "image/jpeg",
+    "video": "video/mp4",
+    "audio": "audio/ogg; codecs=opus",
+    "document": "application/octet-stream",
+}
+
+
+class WhatsAppWebBackend(HttpBackend):
+    provider = "whatsapp_web"
+    channels = ("whatsapp",)
+    config_schema = {
+        "base_url": (str, True, "The bridge's URL, e.g. http://waha.internal:3000."),
+        "session": (str, False, "The bridge's session name (default: default)."),
+        "api_key": (str, False, "Sent as X-Api-Key when the bridge requires one."),
+    }
+    secret_keys = ("api_key",)
+
+    def _request(self, message: Any) -> tuple[str, dict[str, Any]]:
+        payload: dict[str, Any] = {"session": self.config.get("session", "default")}
+        payload["chatId"] = f"{message.recipient.lstrip('+')}@c.us"
+        if not message.media:
+            return "/api/sendText", {**payload, "text": message.body}
+        filename = message.media_url.rsplit("/", 1)[-1].split("?")[0] or message.media
+        mimetype = mimetypes.guess_type(filename)[0] or DEFAULT_MIME[message.media]
+        payload["file"] = {"url": message.media_url, "mimetype": mimetype, "filename": filename}
+        if message.body and message.media != "audio":
+            payload["caption"] = message.body
+        return ENDPOINTS[message.media], payload
+
+    def _send_one(self, message: Any) -> SendResult:
+        path, payload = self._request(message)
+        headers = {"X-Api-Key": self.config["api_key"]} if self.config.get("api_key") else {}
+        status, body = self.post(path, payload, headers)
+        if status in (200, 201):
+            identifier = body.get("id") if isinstance(body, dict) else None
+            if isinstance(identifier, dict):  # WEBJS engine: {"fromMe", "remote", "id", "_serialized"}
+                identifier = identifier.get("_serialized") or identifier.get("id")
+            return SendResult(uid=message.uid, ok=True, provider_message_id=str(identifier or ""), raw=body)
+        if status in (401, 403):
+            raise BackendError("The WhatsApp Web bridge refused the API key.", permanent=True)
+        text = (
+            body.get("message") or body.get("error") or f"HTTP {status}" if isinstance(body, dict) else f"HTTP {status}"
+        )
+        # 422: the session is not connected (scan the QR again) — retrying later may work.
+        transient = status in (408, 422, 429) or status >= 500
+        return SendResult(
+            uid=message.uid,
+            ok=False,
+            transient=transient,
+            error=str(text)[:500],
+            raw=body if isinstance(body, dict) else {},
+        )
+
+    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+        return self.send_each(messages, self._send_one)

@@ -1,0 +1,127 @@
+"""Request handlers that answer in each provider's documented wire format (for tests/fakes/http.FakeServer).
+
+Each factory takes `failures`: {recipient: (http status, provider error code)} to answer with an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from collections.abc import Callable
+
+from tests.fakes.http import Reply, Request
+
+_ids = itertools.count(1)
+
+
+def twilio(failures: dict[str, tuple[int, int]] | None = None, token: str = "") -> Callable[[Request], Reply]:
+    """Twilio REST: POST /2010-04-01/Accounts/{sid}/Messages.json, form-encoded, HTTP Basic (sid:token)."""
+    failures = failures or {}
+
+    def handle(request: Request) -> Reply:
+        parts = request.path.split("/")
+        if request.method != "POST" or len(parts) != 5 or parts[4] != "Messages.json":
+            return Reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+        user, _, password = base64.b64decode(request.headers.get("authorization", "Basic ")[6:]).decode().partition(":")
+        if user != parts[3] or (token and password != token):
+            return Reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        to = request.body.get("To", "")
+        if to in failures:
+            status, code = failures[to]
+            return Reply(
+                status,
+                {
+                    "code": code,
+                    "message": f"Error {code} for {to}",
+                    "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                    "status": status,
+                },
+            )
+        sid = f"SM{next(_ids):032x}"
+        sender = request.body.get("From") or None
+        return Reply(201, {
+            "sid": sid, "account_sid": parts[3], "to": to, "from": sender, "body": request.body.get("Body"),
+            "status": "queued", "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
+            "messaging_service_sid": request.body.get("MessagingServiceSid"), "error_code": None, "error_message": None,
+            "date_created": "Sun, 22 Nov 2026 12:00:00 +0000", "date_updated": "Sun, 22 Nov 2026 12:00:00 +0000",
+            "date_sent": None, "price": None, "price_unit": "USD", "num_media": "0", "uri": f"/2010-04-01/Accounts/{parts[3]}/Messages/{sid}.json",
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{parts[3]}/Messages/{sid}/Media.json"},
+        })  # fmt: skip
+
+    return handle
+
+
+def graph(failures: dict[str, tuple[int, int]] | None = None, token: str = "") -> Callable[[Request], Reply]:
+    """Meta Graph: POST /{version}/{phone_number_id}/messages with a Bearer token, JSON."""
+    failures = failures or {}
+
+    def handle(request: Request) -> Reply:
+        if request.method != "POST" or not request.path.endswith("/messages"):
+            return Reply(
+                400, {"error": {"message": "Unsupported request", "type": "GraphMethodException", "code": 100}}
+            )
+        if token and request.headers.get("authorization") != f"Bearer {token}":
+            return Reply(
+                401,
+                {
+                    "error": {
+                        "message": "Invalid OAuth access token.",
+                        "type": "OAuthException",
+                        "code": 190,
+                        "fbtrace_id": "A1",
+                    }
+                },
+            )
+        to = request.body.get("to", "")
+        if to in failures:
+            status, code = failures[to]
+            return Reply(
+                status,
+                {"error": {"message": f"Error {code}", "type": "OAuthException", "code": code, "fbtrace_id": "A2"}},
+            )
+        wamid = f"wamid.HBgL{next(_ids):020d}"
+        return Reply(
+            200,
+            {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]},
+        )
+
+    return handle
+
+
+def waha(failures: dict[str, int] | None = None, api_key: str = "") -> Callable[[Request], Reply]:
+    """WAHA: POST /api/sendText, /api/sendImage, /api/sendFile, /api/sendVideo, /api/sendVoice (JSON)."""
+    failures = failures or {}
+    paths = {"/api/sendText", "/api/sendImage", "/api/sendFile", "/api/sendVideo", "/api/sendVoice"}
+
+    def handle(request: Request) -> Reply:
+        if request.method != "POST" or request.path not in paths:
+            return Reply(404, {"statusCode": 404, "message": "Cannot POST " + request.path, "error": "Not Found"})
+        if api_key and request.headers.get("x-api-key") != api_key:
+            return Reply(401, {"statusCode": 401, "message": "Unauthorized"})
+        chat = request.body.get("chatId", "")
+        if chat in failures:
+            return Reply(
+                failures[chat],
+                {
+                    "statusCode": failures[chat],
+                    "message": "Session status is not as expected",
+                    "error": "Unprocessable Entity",
+                },
+            )
+        identifier = f"true_{chat}_{next(_ids):020X}"
+        return Reply(
+            201,
+            {
+                "id": identifier,
+                "timestamp": 1795000000,
+                "from": "15550009999@c.us",
+                "to": chat,
+                "fromMe": True,
+                "ack": 1,
+            },
+        )
+
+    return handle
+
+
+HANDLERS: dict[str, Callable[[], Callable[[Request], Reply]]] = {"twilio": twilio, "graph": graph, "waha": waha}
