@@ -125,3 +125,43 @@ def waha(failures: dict[str, int] | None = None, api_key: str = "") -> Callable[
 
 
 HANDLERS: dict[str, Callable[[], Callable[[Request], Reply]]] = {"twilio": twilio, "graph": graph, "waha": waha}
+
+
+def postmark(failures: dict[str, tuple[int, int]] | None = None, token: str = "") -> Callable[[Request], Reply]:
+    """Postmark: POST /email (JSON, X-Postmark-Server-Token) → {"MessageID", "ErrorCode": 0, ...}."""
+    failures = failures or {}
+
+    def handle(request: Request) -> Reply:
+        if request.method != "POST" or request.path != "/email":
+            return Reply(404, {"ErrorCode": 404, "Message": "Not found"})
+        if token and request.headers.get("x-postmark-server-token") != token:
+            return Reply(
+                401,
+                {
+                    "ErrorCode": 10,
+                    "Message": "The Server Token you provided in the X-Postmark-Server-Token request header was invalid.",
+                },
+            )
+        to = request.body.get("To", "")
+        if to in failures:
+            status, code = failures[to]
+            text = f"Error {code} for {to}"
+            if code == 406:  # Postmark's own wording, which clients parse for the addresses
+                text = f"You tried to send to recipient(s) that have been marked as inactive. Found inactive addresses: {to}. Inactive recipients are ones that have generated a hard bounce or a spam complaint."
+            return Reply(status, {"ErrorCode": code, "Message": text, "To": to})
+        message_id = f"{next(_ids):08d}-0000-4000-8000-000000000000"
+        return Reply(
+            200,
+            {
+                "To": to,
+                "SubmittedAt": "2026-11-22T12:00:00.0000000Z",
+                "MessageID": message_id,
+                "ErrorCode": 0,
+                "Message": "OK",
+            },
+        )
+
+    return handle
+
+
+HANDLERS["postmark"] = postmark

@@ -1,0 +1,117 @@
+"""Any email service provider django-anymail supports, over its HTTP API: one connection per batch.
+
+Anymail raises AnymailRecipientsRefused when the ESP rejects the recipient (permanent), and
+AnymailAPIError with the HTTP status otherwise (https://anymail.dev/en/stable/sending/exceptions/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.utils import formataddr
+from typing import Any
+
+from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from django.core.mail import EmailMessage, get_connection
+
+from gateways.backends.base import Backend, BackendError, SendResult
+from xsender.errors import ValidationFailed
+
+# ESP → (anymail backend, {our config key: anymail's keyword}).
+ESPS: dict[str, tuple[str, dict[str, str]]] = {
+    "sendgrid": ("sendgrid", {"api_key": "api_key"}),
+    "mailgun": ("mailgun", {"api_key": "api_key", "sender_domain": "sender_domain"}),
+    "postmark": ("postmark", {"api_key": "server_token"}),
+    "brevo": ("brevo", {"api_key": "api_key"}),
+    "sparkpost": ("sparkpost", {"api_key": "api_key"}),
+    "mailjet": ("mailjet", {"api_key": "api_key", "secret_key": "secret_key"}),
+    "resend": ("resend", {"api_key": "api_key"}),
+    "mailersend": ("mailersend", {"api_key": "api_token"}),
+    "postal": ("postal", {"api_key": "api_key"}),
+    "mandrill": ("mandrill", {"api_key": "api_key"}),
+}
+
+
+class EspBackend(Backend):
+    provider = "esp"
+    channels = ("email",)
+    config_schema = {
+        "esp": (str, True, f"One of: {', '.join(sorted(ESPS))}."),
+        "api_key": (str, True, "The ESP's API key (Postmark: server token; MailerSend: API token)."),
+        "secret_key": (str, False, "Mailjet's secret key."),
+        "sender_domain": (str, False, "Mailgun's sending domain, when it differs from from_email's."),
+        "from_email": (str, True, "Sender address, verified with the ESP."),
+        "base_url": (str, False, "The ESP's API URL (default: the ESP's own)."),
+    }
+    secret_keys = ("api_key", "secret_key")
+
+    @classmethod
+    def validate_config(cls, config: Any) -> dict[str, Any]:
+        config = super().validate_config(config)
+        if config["esp"] not in ESPS:
+            raise ValidationFailed.single(
+                "config.esp", f"Unknown ESP {config['esp']!r}; one of {', '.join(sorted(ESPS))}."
+            )
+        return config
+
+    def __init__(self, gateway: Any) -> None:
+        super().__init__(gateway)
+        self.connection: Any = None
+
+    def _connect(self) -> Any:
+        name, keys = ESPS[self.config["esp"]]
+        kwargs = {anymail: self.config[ours] for ours, anymail in keys.items() if ours in self.config}
+        if self.config.get("base_url"):
+            kwargs["api_url"] = self.config["base_url"]
+        connection = get_connection(f"anymail.backends.{name}.EmailBackend", fail_silently=False, **kwargs)
+        connection.open()
+        return connection
+
+    def _send_one(self, message: Any) -> SendResult:
+        sender = self.config["from_email"]
+        if message.sender_name:
+            sender = formataddr((message.sender_name, sender))
+        email = EmailMessage(message.subject, message.body, sender, [message.recipient], connection=self.connection)
+        for attachment in message.attachments or []:
+            from xsender.fetch import FetchError, safe_fetch
+
+            try:
+                fetched = safe_fetch(attachment["url"])
+            except FetchError as exc:
+                return SendResult(uid=message.uid, ok=False, error=f"Attachment not fetched: {exc.message}")
+            email.attach(fetched.filename, fetched.content, fetched.content_type)
+        try:
+            email.send()
+        except AnymailRecipientsRefused as exc:
+            return SendResult(uid=message.uid, ok=False, error=f"Refused by the ESP: {exc}"[:500])
+        except AnymailAPIError as exc:
+            status = getattr(exc, "status_code", None)
+            if status in (401, 403):
+                raise BackendError(f"The ESP refused the credentials (HTTP {status}).", permanent=True) from None
+            if status is None:
+                raise BackendError("No answer from the ESP.", in_flight=True) from None
+            return SendResult(
+                uid=message.uid, ok=False, transient=status == 429 or status >= 500, error=f"ESP HTTP {status}"
+            )
+        except AnymailError as exc:
+            return SendResult(uid=message.uid, ok=False, error=f"ESP error: {type(exc).__name__}")
+        status = email.anymail_status
+        if status.status and status.status & {"rejected", "invalid", "failed"}:
+            return SendResult(
+                uid=message.uid, ok=False, error=f"Refused by the ESP ({', '.join(sorted(status.status))})."
+            )
+        return SendResult(
+            uid=message.uid,
+            ok=True,
+            provider_message_id=str(status.message_id or ""),
+            raw={"status": sorted(status.status or [])},
+        )
+
+    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+        if self.connection is None:
+            self.connection = self._connect()
+        return self.send_each(messages, self._send_one)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
