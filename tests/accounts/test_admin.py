@@ -1,0 +1,112 @@
+"""Django admin as an operator uses it: two-factor login, actions, gateways with masked secrets, test sends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.models import ApiKey, CreditAccount, User
+from gateways.models import Gateway
+from tests.fakes.smtp import SmtpSink
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "operator-passphrase-42"
+
+
+@pytest.fixture
+def operator(db) -> tuple[User, TOTPDevice]:
+    user, _ = services.create_user(email="ops@example.com", password=PASSWORD, admin=True)
+    return user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def login(client: Client, user: User, device: TOTPDevice, token: str | None = None):
+    data = {"username": user.email, "password": PASSWORD, "otp_device": device.persistent_id}
+    data["otp_token"] = token if token is not None else f"{totp(device.bin_key):06d}"
+    return client.post("/admin/login/?next=/admin/", data, secure=True)
+
+
+@pytest.fixture
+def admin_client(operator) -> Client:
+    client = Client()
+    response = login(client, *operator)
+    assert response.status_code == 302
+    return client
+
+
+def act(client: Client, model: str, action: str, pks, **fields):
+    data = {"action": action, ACTION_CHECKBOX_NAME: [str(pk) for pk in pks], "apply": "1", **fields}
+    return client.post(f"/admin/{model}/", data, secure=True)
+
+
+def test_admin_login_without_the_second_factor_is_refused(operator):
+    client = Client()
+    response = login(client, *operator, token="000000")
+    assert response.status_code == 200  # the form again, with an error
+    assert client.get("/admin/", secure=True).status_code == 302
+
+
+def test_top_up_action_adds_credit(admin_client, alice):
+    act(admin_client, "accounts/user", "top_up", [alice.user.pk], channel="sms", amount="50")
+    assert CreditAccount.objects.get(user=alice.user, channel="sms").balance == 150
+
+
+def test_suspend_action_stops_the_users_key(admin_client, alice):
+    act(admin_client, "accounts/user", "suspend", [alice.user.pk])
+    assert alice.client().get("/api/me").status_code == 401
+
+
+def test_revoke_action_revokes_the_key(admin_client, alice):
+    key = ApiKey.objects.get(user=alice.user)
+    act(admin_client, "accounts/apikey", "revoke", [key.pk])
+    assert alice.client().get("/api/me").status_code == 401
+
+
+def test_gateway_secrets_are_masked_in_the_form_and_kept_on_save(admin_client, alice):
+    config = {"host": "smtp.example.com", "port": 587, "password": "pw-secret", "from_email": "a@example.com"}
+    data = {"owner": alice.user.pk, "channel": "email", "provider": "smtp", "identifier": "smtp-1", "name": "SMTP",
+            "status": "active", "config_json": json.dumps(config)}  # fmt: skip
+    assert admin_client.post("/admin/gateways/gateway/add/", data, secure=True).status_code == 302
+    gateway = Gateway.objects.get(identifier="smtp-1")
+    page = admin_client.get(f"/admin/gateways/gateway/{gateway.pk}/change/", secure=True).content.decode()
+    masked = {**config, "password": "********", "port": 2525}
+    admin_client.post(
+        f"/admin/gateways/gateway/{gateway.pk}/change/", {**data, "config_json": json.dumps(masked)}, secure=True
+    )
+    gateway.refresh_from_db()
+    assert "pw-secret" not in page
+    assert (gateway.config["password"], gateway.config["port"]) == ("pw-secret", 2525)
+
+
+def test_gateway_form_rejects_a_bad_config(admin_client, alice):
+    data = {
+        "owner": alice.user.pk,
+        "channel": "email",
+        "provider": "smtp",
+        "identifier": "smtp-1",
+        "status": "active",
+        "config_json": '{"host": "x"}',
+    }
+    response = admin_client.post("/admin/gateways/gateway/add/", data, secure=True)
+    assert "from_email" in response.content.decode()
+    assert not Gateway.objects.exists()
+
+
+def test_send_test_message_action_reaches_the_provider(admin_client, alice):
+    from gateways.services import add_gateway
+
+    with SmtpSink() as sink:
+        gateway = add_gateway(
+            owner=None,
+            channel="email",
+            provider="smtp",
+            identifier="smtp",
+            config={"host": "127.0.0.1", "port": sink.port, "from_email": "a@example.com"},
+        )
+        act(admin_client, "gateways/gateway", "send_test", [gateway.pk], to="ops@example.com")
+    assert sink.recipients == ["ops@example.com"]
