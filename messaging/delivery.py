@@ -13,35 +13,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
 from gateways.backends.base import Backend, BackendError, SendResult
 from gateways.models import Gateway
+from messaging.bulk import update_results
 from messaging.models import Message, MessageEvent, Status
 from messaging.services import refund_failed
 
 logger = logging.getLogger(__name__)
 
-# Results are written after every chunk: a killed worker leaves at most one chunk in doubt.
+# Messages are claimed, sent and recorded a chunk at a time: a killed worker leaves at most one chunk in doubt.
 CHUNK = 50
-RESULT_FIELDS = [
-    "status",
-    "sent_at",
-    "failed_at",
-    "provider_message_id",
-    "gateway_response",
-    "error",
-    "next_attempt_at",
-    "lease_expires_at",
-    "claim_token",
-    "handoff_at",
-    "updated_at",
-]
 
 
-def claim(*, gateway_id: int, message_ids: list[int]) -> list[Message]:
-    """Takes the still-pending, due messages among `message_ids`; another run can never take the same rows."""
+def claim(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> list[Message]:
+    """Takes the still-pending, due messages among `message_ids`; another run can never take the same rows.
+
+    With `handoff` the rows are also stamped as being handed to the provider now: if this run dies before
+    recording their results, the sweeps know their outcome is unknown.
+    """
     token = uuid.uuid4()
     now = timezone.now()
     Message.objects.filter(pk__in=message_ids, gateway_id=gateway_id, status=Status.PENDING).filter(
@@ -52,7 +44,7 @@ def claim(*, gateway_id: int, message_ids: list[int]) -> list[Message]:
         processing_at=now,
         lease_expires_at=now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS),
         attempts=F("attempts") + 1,
-        handoff_at=None,
+        handoff_at=now if handoff else None,
         updated_at=now,
     )
     return list(Message.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
@@ -82,7 +74,7 @@ def _apply(message: Message, result: SendResult, now: timezone.datetime) -> str:
 
 
 def record_results(messages: list[Message], results: list[SendResult]) -> list[Message]:
-    """Writes the outcome of a chunk (one UPDATE, one INSERT of events) and refunds failures."""
+    """Writes the outcome of a chunk (one UPDATE, one INSERT of events for failures) and refunds failures."""
     by_uid = {str(r.uid): r for r in results}
     now = timezone.now()
     events = []
@@ -91,26 +83,14 @@ def record_results(messages: list[Message], results: list[SendResult]) -> list[M
             uid=message.uid, ok=False, transient=True, error="The gateway returned no result for this message."
         )
         kind = _apply(message, result, now)
-        events.append(
-            MessageEvent(message=message, kind=kind, at=now, payload={"error": message.error} if kind != "sent" else {})
-        )
+        if kind != "sent":  # a send is recorded by sent_at; events keep what went wrong, and later tracking
+            events.append(MessageEvent(message=message, kind=kind, at=now, payload={"error": message.error}))
     with transaction.atomic():
-        Message.objects.bulk_update(messages, RESULT_FIELDS)
-        MessageEvent.objects.bulk_create(events)
+        update_results(messages)
+        if events:
+            MessageEvent.objects.bulk_create(events)
         refund_failed(m for m in messages if m.status == Status.FAILED)
     return messages
-
-
-def _mark_handoff(chunk: list[Message], rest: list[Message]) -> None:
-    """Stamps the chunk as handed over and renews the lease of the whole remaining batch (one UPDATE)."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS)
-    ids = [m.pk for m in chunk]
-    Message.objects.filter(pk__in=ids + [m.pk for m in rest]).update(
-        lease_expires_at=lease, handoff_at=Case(When(pk__in=ids, then=Value(now)), default=F("handoff_at"))
-    )
-    for message in chunk:
-        message.handoff_at = now
 
 
 def _batch_failure(messages: list[Message], error: str, permanent: bool) -> list[SendResult]:
@@ -134,27 +114,29 @@ def _send_chunk(
 
 
 def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
-    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent."""
+    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent.
+
+    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it. A run that dies leaves
+    at most one chunk in doubt; the rest of its batch is still Pending for another run.
+    """
     gateway = Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
-        return 0
-    messages = claim(gateway_id=gateway_id, message_ids=message_ids)
-    if not messages:
         return 0
     backend = gateway.backend()
     sent = 0
     try:
-        for start in range(0, len(messages), CHUNK):
-            chunk = messages[start : start + CHUNK]
-            _mark_handoff(chunk, messages[start + CHUNK :])
+        for start in range(0, len(message_ids), CHUNK):
+            chunk = claim(gateway_id=gateway_id, message_ids=message_ids[start : start + CHUNK])
+            if not chunk:
+                continue
             results, stop = _send_chunk(backend, gateway, chunk)
-            if stop is not None:
-                # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
-                rest = messages[start + CHUNK :]
-                record_results(chunk + rest, results + _batch_failure(rest, stop.message, stop.permanent))
-                break
             record_results(chunk, results)
             sent += sum(1 for r in results if r.ok)
+            if stop is not None:
+                # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
+                rest = claim(gateway_id=gateway_id, message_ids=message_ids[start + CHUNK :], handoff=False)
+                record_results(rest, _batch_failure(rest, stop.message, stop.permanent))
+                break
     finally:
         backend.close()
     return sent

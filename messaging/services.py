@@ -18,6 +18,7 @@ from accounts import services as accounts
 from accounts.models import User
 from gateways.models import Gateway
 from gateways.selectors import usable_gateways
+from messaging.bulk import insert_messages
 from messaging.jobs import enqueue_delivery
 from messaging.models import STATUS_RANK, Message, MessageEvent, Priority, Source, Status, Suppression
 from messaging.validation import GATEWAY_FIELD, Item, validate_items
@@ -145,7 +146,7 @@ def accept_messages(
         total = sum(m.cost for m in messages)
         if total:
             accounts.debit_credits(user=principal, channel=channel, amount=total, note=f"{len(messages)} {channel}")
-        Message.objects.bulk_create(messages)
+        insert_messages(messages)
         enqueue_delivery([m for m in messages if m.status == Status.PENDING])
     return messages
 

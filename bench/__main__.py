@@ -1,0 +1,103 @@
+"""Send-path benchmarks, in one run on PostgreSQL + Redis: `python -m bench` (or `make bench`).
+
+(a) accept throughput through gunicorn for bulk requests of 1, 100 and 1,000 recipients, beside the raw
+    PostgreSQL COPY rate of the same rows; (b) delivery throughput from Pending to Sent into an SMTP sink
+    with 1 and 2 RQ workers, beside django-post-office and a bare loop of Django's SMTP backend;
+(c) SQL queries per accept request for 1 and 1,000 recipients.
+Prints a table and writes bench/results/send.json. Uses its own database (xsender_bench) and Redis db 14.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = os.environ.get("BENCH_DB", "xsender_bench")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "xsender.settings",
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14"),
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-" + "b" * 40,
+    "XSENDER_ALLOW_INSECURE_HTTP": "true",
+    "SECURE_SSL_REDIRECT": "false",
+    "XSENDER_ADMIN_2FA": "false",
+    "XSENDER_MAX_RECIPIENTS": "1000",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(ENV)
+sys.path.insert(0, str(ROOT))
+
+
+def manage(*args: str, capture: bool = True) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=ENV, capture_output=capture, text=True, check=True
+    )
+    return result.stdout if capture else ""
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    manage("migrate", "-v", "0")
+
+
+def main() -> None:
+    from bench import accept, deliver
+
+    print("Setting up the bench database…", flush=True)
+    recreate_database()
+    import django
+
+    django.setup()
+    from xsender.redis import get_redis
+
+    get_redis().flushdb()
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "accept": accept.run(manage),
+        "queries": accept.query_counts(),
+        "deliver": deliver.run(manage),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "send.json").write_text(json.dumps(results, indent=2))
+    print(report(results))
+    print(f"\nWrote {out / 'send.json'}")
+
+
+def report(r: dict) -> str:
+    a, d, q = r["accept"], r["deliver"], r["queries"]
+    lines = [
+        "",
+        "(a) accept throughput (gunicorn, 2 workers)",
+        f"{'request size':>14} {'requests':>9} {'recipients/s':>13}",
+    ]
+    for row in a["bulk"]:
+        lines.append(f"{row['recipients']:>14} {row['requests']:>9} {row['recipients_per_s']:>13.0f}")
+    lines.append(
+        f"{'raw COPY':>14} {a['copy']['rows']:>9} {a['copy']['rows_per_s']:>13.0f}   (rows/s of the same rows)"
+    )
+    lines.append(f"bulk-1000 / COPY = {a['bulk_1000_vs_copy']:.1%}  (target ≥ 10%)")
+    lines += ["", "(b) delivery throughput into the SMTP sink", f"{'sender':>28} {'emails':>7} {'emails/s':>9}"]
+    for row in d["rows"]:
+        lines.append(f"{row['name']:>28} {row['emails']:>7} {row['emails_per_s']:>9.0f}")
+    lines.append(
+        f"1 worker / bare loop = {d['one_worker_vs_bare']:.1%} (target ≥ 80%); 1 worker / post-office = {d['one_worker_vs_post_office']:.2f}× (target ≥ 1)"
+    )
+    lines += ["", "(c) SQL queries per accept request", f"  1 recipient: {q['1']}   1,000 recipients: {q['1000']}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""(b) delivery throughput into an SMTP sink: XSender with 1 and 2 RQ workers, django-post-office, a bare loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EMAILS = int(os.environ.get("BENCH_EMAILS", "3000"))
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_port(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def _xsender(workers: int, port: int) -> float:
+    from django.db import connection
+
+    from accounts.services import get_user
+    from messaging.models import Message, Status
+    from messaging.services import accept_messages
+    from xsender.redis import get_redis
+
+    user = get_user("bench@example.com")
+    get_redis().flushdb()  # the accept benchmark's wake-ups, for messages about to go
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE messaging_messageevent, messaging_message")
+    procs = [
+        subprocess.Popen([sys.executable, "manage.py", "rqworker", "high", "default", "low"], cwd=ROOT, env=os.environ.copy(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]  # fmt: skip
+    try:
+        time.sleep(3)  # workers up and listening
+        items = [
+            {"email": f"r{i}@example.com", "subject": "Hello", "message": "Hi", "gateway_identifier": "bench-smtp"}
+            for i in range(1000)
+        ]
+        started = time.perf_counter()
+        for _ in range(EMAILS // 1000):
+            accept_messages(principal=user, channel="email", items=items)
+        while Message.objects.filter(status=Status.SENT).count() < EMAILS:
+            if Message.objects.filter(status=Status.FAILED).exists():
+                raise RuntimeError(Message.objects.filter(status=Status.FAILED).first().error)
+            time.sleep(0.1)
+        return time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait()
+
+
+def _bare(port: int) -> float:
+    from django.core.mail import EmailMessage
+    from django.core.mail.backends.smtp import EmailBackend
+
+    backend = EmailBackend(host="127.0.0.1", port=port, use_tls=False)
+    started = time.perf_counter()
+    backend.open()
+    for i in range(EMAILS):
+        backend.send_messages([EmailMessage("Hello", "Hi", "noreply@example.com", [f"r{i}@example.com"])])
+    backend.close()
+    return time.perf_counter() - started
+
+
+def _post_office(port: int) -> float:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_postoffice", "BENCH_SMTP_PORT": str(port)}
+    subprocess.run([sys.executable, "manage.py", "migrate", "post_office", "-v", "0"], cwd=ROOT, env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.postoffice_run", str(EMAILS)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def run(manage: Callable[..., str]) -> dict:
+    port = _port()
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.smtp", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    _wait_port(port)
+    config = json.dumps({"host": "127.0.0.1", "port": port, "use_tls": False, "from_email": "noreply@example.com"})
+    manage("xsender:gateway:add", "email", "smtp", "bench-smtp", "--owner", "bench@example.com", "--config", config)
+    rows = []
+    try:
+        for name, measure in [
+            ("bare Django SMTP loop", lambda: _bare(port)),
+            ("django-post-office", lambda: _post_office(port)),
+            ("XSender, 1 worker", lambda: _xsender(1, port)),
+            ("XSender, 2 workers", lambda: _xsender(2, port)),
+        ]:
+            seconds = measure()
+            rows.append({"name": name, "emails": EMAILS, "seconds": seconds, "emails_per_s": EMAILS / seconds})
+            print(f"  deliver: {name}: {EMAILS / seconds:,.0f} emails/s", flush=True)
+    finally:
+        sink.terminate()
+        sink.wait()
+    rate = {row["name"]: row["emails_per_s"] for row in rows}
+    return {
+        "rows": rows,
+        "one_worker_vs_bare": rate["XSender, 1 worker"] / rate["bare Django SMTP loop"],
+        "one_worker_vs_post_office": rate["XSender, 1 worker"] / rate["django-post-office"],
+    }
