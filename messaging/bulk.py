@@ -32,6 +32,20 @@ RESULT_COLUMNS: dict[str, str] = {
 }  # fmt: skip
 
 
+FIELDS = [f.attname for f in Message._meta.concrete_fields]
+DEFAULTS = {
+    f.attname: f.get_default() for f in Message._meta.concrete_fields if not (f.has_default() and callable(f.default))
+}
+
+
+def new_message(values: dict[str, Any]) -> Message:
+    """A Message built positionally (several times faster than keywords for a thousand rows).
+
+    `values` must give every field with a callable default (uid, created_at, JSON fields)."""
+    merged = {**DEFAULTS, "gateway_response": {}, **values}
+    return Message(*[merged[name] for name in FIELDS])
+
+
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -42,22 +56,20 @@ def _value(message: Message, column: str) -> Any:
 
 
 def insert_messages(messages: Sequence[Message]) -> None:
-    """Inserts `messages` and sets their primary keys."""
+    """Inserts `messages` (COPY on PostgreSQL) and sets their primary keys. Two statements whatever the count."""
     if not _postgres():
         Message.objects.bulk_create(messages)
         return
-    for message in messages:
-        message.updated_at = message.created_at
     columns = list(INSERT_COLUMNS)
-    arrays = [[_value(m, c) for m in messages] for c in columns]
-    select = ", ".join(f"%s::{INSERT_COLUMNS[c]}[]" for c in columns)
-    # Only constant column names are formatted in; every value is a parameter.
-    sql = f"INSERT INTO messaging_message ({', '.join(columns)}) SELECT * FROM unnest({select}) RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
-        for message, (pk,) in zip(messages, cursor.fetchall(), strict=True):
-            message.pk = message.id = pk
-            message._state.adding = False
+        with cursor.cursor.copy(f"COPY messaging_message ({', '.join(columns)}) FROM STDIN") as copy:
+            for message in messages:
+                copy.write_row([_value(message, c) for c in columns])
+        cursor.execute("SELECT uid, id FROM messaging_message WHERE uid = ANY(%s)", [[m.uid for m in messages]])
+        ids = dict(cursor.fetchall())
+    for message in messages:
+        message.pk = message.id = ids[message.uid]
+        message._state.adding = False
 
 
 def update_results(messages: Sequence[Message]) -> None:

@@ -5,6 +5,7 @@ Delivery (claim → provider → record) is in messaging.delivery; the scheduler
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -18,7 +19,7 @@ from accounts import services as accounts
 from accounts.models import User
 from gateways.models import Gateway
 from gateways.selectors import usable_gateways
-from messaging.bulk import insert_messages
+from messaging.bulk import insert_messages, new_message
 from messaging.jobs import enqueue_delivery
 from messaging.models import STATUS_RANK, Message, MessageEvent, Priority, Source, Status, Suppression
 from messaging.validation import GATEWAY_FIELD, Item, validate_items
@@ -93,28 +94,31 @@ def _build(principal: User, channel: str, items: list[Item], gateways: list[Gate
     messages = []
     for item, gateway in zip(items, gateways, strict=True):
         scheduled = item.schedule_at is not None and item.schedule_at > now
-        messages.append(
-            Message(
-                user=principal,
-                channel=channel,
-                gateway=gateway,
-                recipient=item.recipient,
-                subject=item.subject,
-                body=item.body,
-                sender_name=item.sender_name,
-                sms_type=item.sms_type,
-                media=item.media,
-                media_url=item.media_url,
-                attachments=item.attachments,
-                schedule_at=item.schedule_at,
-                status=Status.SCHEDULED if scheduled else Status.PENDING,
-                queued_at=None if scheduled else now,
-                priority=_priority(channel, item, bulk),
-                cost=0 if principal.is_superuser else item.cost,
-                created_at=now,
-                **common,
-            )
-        )
+        values = {
+            "uid": uuid.uuid4(),
+            "user_id": principal.pk,
+            "channel": channel,
+            "gateway_id": gateway.pk,
+            "recipient": item.recipient,
+            "subject": item.subject,
+            "body": item.body,
+            "sender_name": item.sender_name,
+            "sms_type": item.sms_type,
+            "media": item.media,
+            "media_url": item.media_url,
+            "attachments": item.attachments,
+            "schedule_at": item.schedule_at,
+            "status": Status.SCHEDULED if scheduled else Status.PENDING,
+            "queued_at": None if scheduled else now,
+            "priority": _priority(channel, item, bulk),
+            "cost": 0 if principal.is_superuser else item.cost,
+            "created_at": now,
+            "updated_at": now,
+            **common,
+        }
+        message = new_message(values)
+        message.gateway = gateway  # cached: the enqueue reads its provider
+        messages.append(message)
     return messages
 
 
