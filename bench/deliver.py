@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAILS = int(os.environ.get("BENCH_EMAILS", "3000"))
+WORKER_ARGS = os.environ.get("BENCH_WORKER_ARGS", "").split()
 
 
 def _port() -> int:
@@ -31,9 +32,13 @@ def _wait_port(port: int) -> None:
 
 
 def _xsender(workers: int, port: int) -> float:
-    from django.db import connection
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
 
     from accounts.services import get_user
+    from messaging.jobs import enqueue_delivery
     from messaging.models import Message, Status
     from messaging.services import accept_messages
     from xsender.redis import get_redis
@@ -43,23 +48,38 @@ def _xsender(workers: int, port: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE messaging_messageevent, messaging_message")
     procs = [
-        subprocess.Popen([sys.executable, "manage.py", "rqworker", "high", "default", "low"], cwd=ROOT, env=os.environ.copy(),
+        subprocess.Popen([sys.executable, "manage.py", "rqworker", "high", "default", "low", *WORKER_ARGS], cwd=ROOT, env=os.environ.copy(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(workers)
     ]  # fmt: skip
     try:
         time.sleep(3)  # workers up and listening
+        # The messages are accepted first (as Scheduled, so nothing is enqueued yet); the clock then runs
+        # from the moment they become Pending and the workers are woken until the last one is Sent.
+        later = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
         items = [
-            {"email": f"r{i}@example.com", "subject": "Hello", "message": "Hi", "gateway_identifier": "bench-smtp"}
+            {
+                "email": f"r{i}@example.com",
+                "subject": "Hello",
+                "message": "Hi",
+                "gateway_identifier": "bench-smtp",
+                "schedule_at": later,
+            }
             for i in range(1000)
         ]
-        started = time.perf_counter()
         for _ in range(EMAILS // 1000):
             accept_messages(principal=user, channel="email", items=items)
+        messages = list(Message.objects.select_related("gateway").order_by("pk"))
+        started = time.perf_counter()
+        with transaction.atomic():
+            Message.objects.update(status=Status.PENDING, schedule_at=None, queued_at=timezone.now())
+            for message in messages:
+                message.status = Status.PENDING
+            enqueue_delivery(messages)
         while Message.objects.filter(status=Status.SENT).count() < EMAILS:
             if Message.objects.filter(status=Status.FAILED).exists():
                 raise RuntimeError(Message.objects.filter(status=Status.FAILED).first().error)
-            time.sleep(0.1)
+            time.sleep(0.05)
         return time.perf_counter() - started
     finally:
         for proc in procs:

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from messaging.models import Message, MessageEvent
+from messaging.models import Message
 
 INSERT_COLUMNS: dict[str, str] = {
     "uid": "uuid", "user_id": "bigint", "by_admin": "boolean", "channel": "text", "gateway_id": "bigint",
@@ -90,5 +90,30 @@ def update_results(messages: Sequence[Message]) -> None:
         cursor.execute(sql, params)
 
 
-def insert_events(events: Sequence[MessageEvent]) -> None:
-    MessageEvent.objects.bulk_create(events)
+def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, Any]) -> list[Message] | None:
+    """PostgreSQL: the conditional claim UPDATE returning the claimed rows, in one round trip.
+
+    Returns None on other databases (the caller then updates and selects with the ORM)."""
+    if not _postgres():
+        return None
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    if "attempts" in changes:
+        assignments = assignments.replace("attempts = %s", "attempts = attempts + %s")
+    # Only constant column names are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE messaging_message SET {assignments} WHERE id = ANY(%s) AND gateway_id = %s AND status = 'Pending' "  # noqa: S608
+        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING {', '.join(FIELDS)}"
+    )
+    params = [*changes.values(), message_ids, gateway_id, changes["processing_at"]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    json_positions = [FIELDS.index(c) for c in JSON_COLUMNS]
+    messages = []
+    for row in rows:
+        values = list(row)
+        for position in json_positions:  # raw rows skip the field converters: decode JSON here
+            if isinstance(values[position], str):
+                values[position] = json.loads(values[position])
+        messages.append(Message.from_db("default", FIELDS, values))
+    return sorted(messages, key=lambda m: m.pk)

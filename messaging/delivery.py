@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from gateways.backends.base import Backend, BackendError, SendResult
 from gateways.models import Gateway
-from messaging.bulk import update_results
+from messaging.bulk import claim_rows, update_results
 from messaging.models import Message, MessageEvent, Status
 from messaging.services import refund_failed
 
@@ -36,17 +36,21 @@ def claim(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> l
     """
     token = uuid.uuid4()
     now = timezone.now()
+    changes = {
+        "status": Status.PROCESSING,
+        "claim_token": token,
+        "processing_at": now,
+        "lease_expires_at": now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS),
+        "attempts": 1,  # an increment
+        "handoff_at": now if handoff else None,
+        "updated_at": now,
+    }
+    claimed = claim_rows(gateway_id=gateway_id, message_ids=message_ids, changes=changes)
+    if claimed is not None:
+        return claimed
     Message.objects.filter(pk__in=message_ids, gateway_id=gateway_id, status=Status.PENDING).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    ).update(
-        status=Status.PROCESSING,
-        claim_token=token,
-        processing_at=now,
-        lease_expires_at=now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-        handoff_at=now if handoff else None,
-        updated_at=now,
-    )
+    ).update(**{**changes, "attempts": F("attempts") + 1})
     return list(Message.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
 
 

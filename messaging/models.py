@@ -57,10 +57,15 @@ class Source(models.TextChoices):
 
 class Message(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    # The composite indexes below start with user / gateway: no separate FK indexes to maintain on every write.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     by_admin = models.BooleanField(default=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    gateway = models.ForeignKey("gateways.Gateway", null=True, on_delete=models.SET_NULL, related_name="messages")
+    gateway = models.ForeignKey(
+        "gateways.Gateway", null=True, on_delete=models.SET_NULL, related_name="messages", db_index=False
+    )
     recipient = models.CharField(max_length=320)
     subject = models.CharField(max_length=998, blank=True)
     body = models.TextField(blank=True)
@@ -97,11 +102,16 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Partial where they can be: every status change of every message maintains each of these.
         indexes = [
             models.Index(fields=["user", "channel", "created_at"]),
-            models.Index(fields=["status", "schedule_at"]),
-            models.Index(fields=["gateway", "provider_message_id"]),
-            models.Index(fields=["gateway", "status", "priority", "created_at"]),
+            models.Index(fields=["schedule_at"], name="msg_scheduled_due", condition=models.Q(status="Scheduled")),
+            models.Index(fields=["gateway", "provider_message_id"], name="msg_provider_id"),
+            models.Index(
+                fields=["gateway", "priority", "created_at"],
+                name="msg_pending_claims",
+                condition=models.Q(status="Pending"),
+            ),
             models.Index(
                 fields=["lease_expires_at"], name="msg_processing_lease", condition=models.Q(status="Processing")
             ),

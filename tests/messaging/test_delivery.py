@@ -242,3 +242,28 @@ def test_cancelling_a_scheduled_message_refunds_it(api, alice, console_gateways)
     assert cancel_messages(messages=Message.objects.all()) == 2
     assert set(statuses()) == {Status.CANCELLED}
     assert email_balance(alice.user) == 100
+
+
+def test_email_with_attachment_is_delivered_with_it(api, alice, settings, django_capture_on_commit_callbacks):
+    from tests.fakes.http import FakeServer, Reply
+    from tests.fakes.smtp import SmtpSink
+
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    with (
+        SmtpSink() as sink,
+        FakeServer(lambda r: Reply(200, b"%PDF-1.7", {"Content-Type": "application/pdf"})) as files,
+    ):
+        config = {"host": "127.0.0.1", "port": sink.port, "from_email": "noreply@example.com"}
+        make_gateway(alice.user, "email", "smtp", provider="smtp", is_default=True, config=config)
+        item = {
+            "email": "c@example.com",
+            "subject": "Invoice",
+            "message": "Attached",
+            "attachments": [{"type": "file", "url": f"{files.url}/inv.pdf"}],
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post("/api/email/send", {"contact": [item]}, format="json")
+        run_jobs()
+    parts = [p.get_filename() for p in sink.messages[0].email.walk() if p.get_filename()]
+    assert statuses() == [Status.SENT]
+    assert parts == ["inv.pdf"]
