@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EMAILS = int(os.environ.get("BENCH_EMAILS", "3000"))
 WORKER_ARGS = os.environ.get("BENCH_WORKER_ARGS", "").split()
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 
 
 def _port() -> int:
@@ -48,7 +49,7 @@ def _xsender(workers: int, port: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE messaging_messageevent, messaging_message")
     procs = [
-        subprocess.Popen([sys.executable, "manage.py", "rqworker", "high", "default", "low", *WORKER_ARGS], cwd=ROOT, env=os.environ.copy(),
+        subprocess.Popen([sys.executable, "manage.py", "xsender:worker", *WORKER_ARGS], cwd=ROOT, env=os.environ.copy(),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(workers)
     ]  # fmt: skip
@@ -131,7 +132,7 @@ def run(manage: Callable[..., str]) -> dict:
             ("XSender, 1 worker", lambda: _xsender(1, port)),
             ("XSender, 2 workers", lambda: _xsender(2, port)),
         ]:
-            seconds = measure()
+            seconds = min(measure() for _ in range(ROUNDS))  # best of ROUNDS: the machine is shared
             rows.append({"name": name, "emails": EMAILS, "seconds": seconds, "emails_per_s": EMAILS / seconds})
             print(f"  deliver: {name}: {EMAILS / seconds:,.0f} emails/s", flush=True)
     finally:

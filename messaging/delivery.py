@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -117,16 +119,52 @@ def _send_chunk(
         return _batch_failure(chunk, error, not gateway.retry_unknown_outcome), BackendError(error, permanent=False)
 
 
+def _close_connection() -> None:
+    connection.close()
+
+
+class ResultWriter:
+    """Writes each chunk's results on a thread of its own (own database connection) while the next chunk is
+    being sent, so the provider connection never waits for the database.
+
+    Inside a caller's transaction (a test, a management shell) the results are written in line instead: they
+    must belong to that transaction. After a crash the chunk whose results were still being written is
+    among those the sweeps find in doubt ("Outcome unknown"): it was sent, so it is never sent again.
+    """
+
+    def __init__(self) -> None:
+        self.inline = connection.in_atomic_block
+        self.executor = None if self.inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="results")
+        self.futures: list[Future[Any]] = []
+
+    def write(self, messages: list[Message], results: list[SendResult]) -> None:
+        if self.executor is None:
+            record_results(messages, results)
+        else:
+            self.futures.append(self.executor.submit(record_results, messages, results))
+
+    def close(self) -> None:
+        if self.executor is None:
+            return
+        try:
+            for future in self.futures:
+                future.result()  # re-raises a failed write here, in the job
+        finally:
+            self.executor.submit(_close_connection).result()  # the writer thread's own connection
+            self.executor.shutdown()
+
+
 def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
     """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent.
 
-    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it. A run that dies leaves
-    at most one chunk in doubt; the rest of its batch is still Pending for another run.
+    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it (on a writer thread).
+    A run that dies leaves at most two chunks in doubt; the rest of its batch is still Pending for another run.
     """
     gateway = Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
         return 0
     backend = gateway.backend()
+    writer = ResultWriter()
     sent = 0
     try:
         for start in range(0, len(message_ids), CHUNK):
@@ -134,13 +172,14 @@ def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
             if not chunk:
                 continue
             results, stop = _send_chunk(backend, gateway, chunk)
-            record_results(chunk, results)
+            writer.write(chunk, results)
             sent += sum(1 for r in results if r.ok)
             if stop is not None:
                 # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
                 rest = claim(gateway_id=gateway_id, message_ids=message_ids[start + CHUNK :], handoff=False)
-                record_results(rest, _batch_failure(rest, stop.message, stop.permanent))
+                writer.write(rest, _batch_failure(rest, stop.message, stop.permanent))
                 break
     finally:
         backend.close()
+        writer.close()
     return sent

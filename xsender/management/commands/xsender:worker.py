@@ -19,6 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--burst", action="store_true", help="Exit when the queues are empty.")
         parser.add_argument("--wait", type=float, default=30.0, help="Seconds to wait for Redis at start.")
+        parser.add_argument(
+            "--fork",
+            action="store_true",
+            help="Run each job in a forked work-horse (RQ's default) instead of in the worker process.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         deadline = time.monotonic() + options["wait"]
@@ -30,4 +35,7 @@ class Command(BaseCommand):
                 if time.monotonic() > deadline:
                     raise CommandError(f"Redis is not reachable: {type(exc).__name__}. Check REDIS_URL.") from None
                 time.sleep(0.3)
-        call_command("rqworker", *QUEUES, burst=options["burst"])
+        # Jobs carry whole batches, are short and hold no state: running them in-process spares a fork and a
+        # new database connection per job. Timeouts still apply (SIGALRM), and a failing job fails alone.
+        worker_class = "rq.worker.Worker" if options["fork"] else "rq.worker.SimpleWorker"
+        call_command("rqworker", *QUEUES, burst=options["burst"], worker_class=worker_class)
