@@ -1,0 +1,174 @@
+"""The Android gateway device API (Bearer session token), in the XSender envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from devices import services
+from devices.models import AndroidDevice, Sim
+from xsender.api import XSenderAPIView, ok
+from xsender.errors import NotAuthenticated as DomainNotAuthenticated
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Any) -> tuple[Any, AndroidDevice]:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("Missing Authorization: Bearer session token.")
+        try:
+            device = services.authenticate_device(token.strip())
+        except DomainNotAuthenticated as exc:
+            raise AuthenticationFailed(exc.message) from None
+        return device.user, device
+
+    def authenticate_header(self, request: Any) -> str:
+        return "Bearer"
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "devices.api.DeviceTokenAuthentication"
+    name = "DeviceSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer"}
+
+
+class DeviceView(XSenderAPIView):
+    authentication_classes = [DeviceTokenAuthentication]
+    throttle_classes: list[Any] = []
+
+
+def sim_data(sim: Sim) -> dict[str, Any]:
+    return {
+        "uid": sim.uid, "slot": sim.slot, "label": sim.label, "country_code": sim.country_code, "active": sim.active,
+        "signal_strength": sim.signal_strength, "messages_sent_24h": sim.messages_sent_24h,
+    }  # fmt: skip
+
+
+def profile_data(device: AndroidDevice) -> dict[str, int]:
+    return {
+        "poll_interval": device.poll_interval,
+        "daily_quota": device.daily_quota,
+        "lease_seconds": device.lease_seconds,
+    }
+
+
+class RegisterInput(serializers.Serializer):
+    pairing_token = serializers.CharField(max_length=200)
+    device_uuid = serializers.CharField(max_length=100)
+    device_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    android_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class RegisterSessionView(XSenderAPIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def post(self, request: Request) -> Response:
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = services.register_session(**data.validated_data)
+        device = registration.device
+        body = {
+            "session_token": registration.session_token,
+            "gateway_uid": str(device.gateway.uid),
+            "user": {"id": device.user.pk, "name": device.user.get_full_name()},
+            "sims": [sim_data(s) for s in device.sims.all()],
+            "profile": profile_data(device),
+        }
+        return ok("Device registered", body)
+
+
+class LogoutView(DeviceView):
+    def post(self, request: Request) -> Response:
+        services.logout_device(device=request.auth)
+        return ok("Logged out")
+
+
+class SimInput(serializers.Serializer):
+    slot = serializers.IntegerField(min_value=0, max_value=7)
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    country_code = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
+
+
+class SimUpdateInput(serializers.Serializer):
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    country_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class SimListView(DeviceView):
+    def post(self, request: Request) -> Response:
+        data = SimInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return ok("SIM added", sim_data(services.add_sim(device=request.auth, **data.validated_data)), 201)
+
+
+class SimDetailView(DeviceView):
+    def put(self, request: Request, uid: str) -> Response:
+        sim = services.get_sim(device=request.auth, sim_uid=uid)
+        data = SimUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return ok("SIM updated", sim_data(services.update_sim(sim=sim, **data.validated_data)))
+
+    def delete(self, request: Request, uid: str) -> Response:
+        services.remove_sim(sim=services.get_sim(device=request.auth, sim_uid=uid))
+        return ok("SIM removed")
+
+
+class HeartbeatInput(serializers.Serializer):
+    sim_uid = serializers.CharField(max_length=40)
+    active = serializers.BooleanField()
+    signal_strength = serializers.IntegerField(
+        min_value=-200, max_value=0, required=False, allow_null=True, default=None
+    )
+    messages_sent_24h = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    imsi = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class SimStatusView(DeviceView):
+    def post(self, request: Request) -> Response:
+        data = HeartbeatInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        sim = services.get_sim(device=request.auth, sim_uid=values.pop("sim_uid"))
+        return ok("SIM status recorded", sim_data(services.record_heartbeat(sim=sim, **values)))
+
+
+class PendingView(DeviceView):
+    def get(self, request: Request) -> Response:
+        messages = services.claim_pending(device=request.auth)
+        data = [
+            {
+                "uid": str(m.uid),
+                "number": m.recipient,
+                "body": m.body,
+                "sim_uid": m.device_sim,
+                "priority": services.priority_label(m.priority),
+            }
+            for m in messages
+        ]
+        return ok(f"{len(data)} message(s) to send", data)
+
+
+class ReportInput(serializers.Serializer):
+    statuses = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
+
+
+class UpdateStatusesView(DeviceView):
+    def post(self, request: Request) -> Response:
+        data = ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        answers = services.apply_reports(device=request.auth, statuses=data.validated_data["statuses"])
+        return ok("Statuses recorded", answers)

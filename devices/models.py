@@ -1,0 +1,75 @@
+"""Android phones paired as SMS gateways: pairing tokens, devices (sessions) and their SIMs."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PairingToken(models.Model):
+    """A one-time, short-lived token (`ATKN-…`) a phone exchanges for a session. Only its hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pairing_tokens")
+    hashed_token = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"pairing token of {self.user_id} (expires {self.expires_at:%Y-%m-%d %H:%M})"
+
+
+class AndroidDevice(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="android_devices")
+    gateway = models.OneToOneField("gateways.Gateway", on_delete=models.CASCADE, related_name="android_device")
+    device_uuid = models.CharField(max_length=100, help_text="The phone's own id: the same phone re-links to this row.")
+    name = models.CharField(max_length=150, blank=True)
+    android_version = models.CharField(max_length=32, blank=True)
+    app_version = models.CharField(max_length=32, blank=True)
+    hashed_session_token = models.CharField(max_length=64, blank=True, db_index=True)
+    is_active = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    poll_interval = models.PositiveSmallIntegerField(default=10, help_text="Seconds between polls (5-15).")
+    daily_quota = models.PositiveIntegerField(default=200, help_text="SMS per SIM per 24 hours.")
+    lease_seconds = models.PositiveIntegerField(default=120, help_text="How long a claimed SMS waits for a report.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "device_uuid"], name="one_device_per_phone")]
+
+    def __str__(self) -> str:
+        return self.name or str(self.uid)
+
+    @property
+    def online(self) -> bool:
+        if not self.is_active or self.last_seen_at is None:
+            return False
+        return (timezone.now() - self.last_seen_at).total_seconds() <= settings.XSENDER_DEVICE_OFFLINE_AFTER
+
+
+class Sim(models.Model):
+    uid = models.CharField(max_length=40, unique=True)
+    device = models.ForeignKey(AndroidDevice, on_delete=models.CASCADE, related_name="sims")
+    slot = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=100, blank=True)
+    country_code = models.CharField(max_length=8, blank=True)
+    active = models.BooleanField(default=True)
+    signal_strength = models.IntegerField(null=True, blank=True)
+    messages_sent_24h = models.PositiveIntegerField(default=0)
+    imsi = models.CharField(max_length=20, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slot", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.uid} ({self.label or 'slot ' + str(self.slot)})"

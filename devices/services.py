@@ -1,0 +1,307 @@
+"""Pairing, device sessions, SIMs, claiming queued SMS and the phones' status reports."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from devices.models import AndroidDevice, PairingToken, Sim
+from gateways import services as gateways
+from gateways.models import Gateway
+from messaging.models import Message, Priority, Status
+from messaging.services import apply_status
+from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
+
+POOL_IDENTIFIER = "android"
+MAX_PER_POLL = 100
+REPORTED = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- pairing
+
+
+def create_pairing_token(*, user: User, ttl_minutes: int | None = None) -> tuple[PairingToken, str]:
+    """A single-use token for one phone; returns (row, token). Only the hash is stored."""
+    ttl = ttl_minutes if ttl_minutes is not None else settings.XSENDER_PAIRING_TOKEN_TTL_MINUTES
+    if not 1 <= ttl <= 24 * 60:
+        raise ValidationFailed.single("ttl", "A pairing token lives between 1 minute and 24 hours.")
+    raw = f"ATKN-{uuid.uuid4()}-{secrets.token_hex(8)}"
+    row = PairingToken.objects.create(
+        user=user, hashed_token=_hash(raw), expires_at=timezone.now() + timedelta(minutes=ttl)
+    )
+    return row, raw
+
+
+def pairing_payload(raw_token: str) -> str:
+    """What the QR code encodes: the server's URL and the token."""
+    import json
+
+    return json.dumps({"server": settings.XSENDER_BASE_URL, "token": raw_token}, separators=(",", ":"))
+
+
+def _use_pairing_token(raw: str) -> User:
+    now = timezone.now()
+    row = PairingToken.objects.filter(hashed_token=_hash(raw)).select_related("user").first()
+    if row is None or row.expires_at <= now or not row.user.is_active:
+        raise NotAuthenticated("Invalid or expired pairing token.")
+    # Single use even when two phones race with the same token: only one conditional UPDATE wins.
+    if not PairingToken.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now):
+        raise NotAuthenticated("This pairing token was already used.")
+    return row.user
+
+
+def _pool_gateway(user: User) -> Gateway:
+    pool = Gateway.objects.filter(owner=user, identifier=POOL_IDENTIFIER).first()
+    if pool is None:
+        default = not Gateway.objects.filter(owner=user, channel="sms", is_default=True).exists()
+        pool = gateways.add_gateway(
+            owner=user, channel="sms", provider="android", identifier=POOL_IDENTIFIER, name="Android phones",
+            config={"pool": True}, is_default=default,
+        )  # fmt: skip
+    return pool
+
+
+@dataclass
+class Registration:
+    device: AndroidDevice
+    session_token: str
+
+
+@transaction.atomic
+def register_session(
+    *, pairing_token: str, device_uuid: str, device_name: str = "", android_version: str = "", app_version: str = ""
+) -> Registration:
+    """Exchanges a pairing token for a session token; re-activates the same device (and gateway) for a known device_uuid."""
+    user = _use_pairing_token(pairing_token)
+    raw = f"xsd_{secrets.token_urlsafe(40)}"
+    device = AndroidDevice.objects.filter(user=user, device_uuid=device_uuid).select_for_update().first()
+    if device is None:
+        uid = uuid.uuid4()
+        gateway = gateways.add_gateway(
+            owner=user, channel="sms", provider="android", identifier=f"android-{uid.hex[:10]}",
+            name=device_name or "Android phone", config={"device_uid": str(uid)},
+        )  # fmt: skip
+        device = AndroidDevice(uid=uid, user=user, gateway=gateway, device_uuid=device_uuid)
+    device.name = device_name or device.name
+    device.android_version, device.app_version = android_version, app_version
+    device.hashed_session_token, device.is_active, device.revoked_at = _hash(raw), True, None
+    device.last_seen_at = timezone.now()
+    device.save()
+    _pool_gateway(user)
+    return Registration(device=device, session_token=raw)
+
+
+def authenticate_device(raw: str) -> AndroidDevice:
+    device = (
+        AndroidDevice.objects.filter(hashed_session_token=_hash(raw), is_active=True)
+        .select_related("user", "gateway")
+        .first()
+        if raw
+        else None
+    )
+    if device is None or not device.user.is_active:
+        raise NotAuthenticated("Invalid or revoked session token.")
+    return device
+
+
+def logout_device(*, device: AndroidDevice) -> AndroidDevice:
+    """Revokes the session token and marks the device offline; its rows stay for a later re-link."""
+    device.hashed_session_token, device.is_active, device.revoked_at = "", False, timezone.now()
+    device.save(update_fields=["hashed_session_token", "is_active", "revoked_at"])
+    return device
+
+
+def revoke_device(*, user: User, device_uid: str) -> AndroidDevice:
+    device = AndroidDevice.objects.filter(user=user, uid=device_uid).first()
+    if device is None:
+        raise NotFound("Device not found.")
+    return logout_device(device=device)
+
+
+def update_profile(*, device: AndroidDevice, poll_interval: int, daily_quota: int, lease_seconds: int) -> AndroidDevice:
+    errors = []
+    if not 5 <= poll_interval <= 15:
+        errors.append({"field": "poll_interval", "message": "The poll interval is 5 to 15 seconds."})
+    if not 1 <= daily_quota <= 100_000:
+        errors.append({"field": "daily_quota", "message": "The daily quota is 1 to 100,000 SMS per SIM."})
+    if not 30 <= lease_seconds <= 3600:
+        errors.append({"field": "lease_seconds", "message": "The lease is 30 to 3,600 seconds."})
+    if errors:
+        raise ValidationFailed(errors, message=errors[0]["message"])
+    device.poll_interval, device.daily_quota, device.lease_seconds = poll_interval, daily_quota, lease_seconds
+    device.save(update_fields=["poll_interval", "daily_quota", "lease_seconds"])
+    return device
+
+
+# ---------------------------------------------------------------- SIMs
+
+
+def get_sim(*, device: AndroidDevice, sim_uid: str) -> Sim:
+    """The device's own SIM; another device's SIM is as unknown as a missing one."""
+    sim = Sim.objects.filter(device=device, uid=sim_uid).first()
+    if sim is None:
+        raise NotFound("SIM not found.")
+    return sim
+
+
+def add_sim(*, device: AndroidDevice, slot: int, label: str = "", country_code: str = "") -> Sim:
+    return Sim.objects.create(
+        uid=f"sim-{secrets.token_hex(6)}", device=device, slot=slot, label=label, country_code=country_code
+    )
+
+
+def update_sim(*, sim: Sim, **changes: Any) -> Sim:
+    for key, value in changes.items():
+        setattr(sim, key, value)
+    sim.save()
+    return sim
+
+
+def remove_sim(*, sim: Sim) -> None:
+    sim.delete()
+
+
+def record_heartbeat(
+    *, sim: Sim, active: bool, signal_strength: int | None, messages_sent_24h: int | None, imsi: str
+) -> Sim:
+    now = timezone.now()
+    sim.active, sim.signal_strength, sim.last_heartbeat_at = active, signal_strength, now
+    if messages_sent_24h is not None:
+        sim.messages_sent_24h = messages_sent_24h
+    if imsi:
+        sim.imsi = imsi
+    sim.save()
+    AndroidDevice.objects.filter(pk=sim.device_id).update(last_seen_at=now)
+    return sim
+
+
+# ---------------------------------------------------------------- claiming
+
+
+def remaining_quota(device: AndroidDevice, sims: list[Sim]) -> dict[str, int]:
+    """Per SIM: the daily quota minus what it sent (or holds) in the last 24 hours, by our count or the phone's."""
+    since = timezone.now() - timedelta(hours=24)
+    used = dict(
+        Message.objects.filter(claimed_by_device=device.uid, processing_at__gte=since)
+        .exclude(status__in=[Status.PENDING, Status.FAILED])
+        .values_list("device_sim")
+        .annotate(n=Count("id"))
+    )
+    return {sim.uid: max(0, device.daily_quota - max(used.get(sim.uid, 0), sim.messages_sent_24h)) for sim in sims}
+
+
+def _assign(ids: list[int], quota: dict[str, int]) -> dict[str, list[int]]:
+    """Spreads `ids` over the SIMs, round robin, never past a SIM's quota."""
+    groups: dict[str, list[int]] = {uid: [] for uid in quota}
+    left = dict(quota)
+    ring = [uid for uid in quota if left[uid] > 0]
+    for index, message_id in enumerate(ids):
+        while ring and left[ring[index % len(ring)]] == 0:
+            ring.remove(ring[index % len(ring)])
+        if not ring:
+            break
+        uid = ring[index % len(ring)]
+        groups[uid].append(message_id)
+        left[uid] -= 1
+    return groups
+
+
+def claim_pending(*, device: AndroidDevice) -> list[Message]:
+    """Hands this phone the next queued SMS of its own gateway and of its tenant's pool, atomically.
+
+    Two phones (or two overlapping polls) never get the same message: rows are locked with SKIP LOCKED
+    and taken with one UPDATE per SIM. OTP first, then oldest first; never more than the SIMs' quota.
+    """
+    sims = list(device.sims.filter(active=True))
+    quota = remaining_quota(device, sims)
+    limit = min(MAX_PER_POLL, sum(quota.values()))
+    if limit == 0:
+        return []
+    now = timezone.now()
+    gateway_ids = [
+        device.gateway_id,
+        *Gateway.objects.filter(owner=device.user_id, identifier=POOL_IDENTIFIER).values_list("pk", flat=True),
+    ]
+    with transaction.atomic():
+        ids = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(gateway_id__in=gateway_ids, status=Status.PENDING, channel="sms")
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("-priority", "created_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        lease = now + timedelta(seconds=device.lease_seconds)
+        for sim_uid, group in _assign(ids, quota).items():
+            if group:
+                Message.objects.filter(pk__in=group).update(
+                    status=Status.PROCESSING, claimed_by_device=device.uid, device_sim=sim_uid, processing_at=now,
+                    lease_expires_at=lease, handoff_at=now, attempts=F("attempts") + 1, updated_at=now,
+                )  # fmt: skip
+    AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+    return list(Message.objects.filter(pk__in=ids).order_by("-priority", "created_at", "pk"))
+
+
+def priority_label(priority: int) -> str:
+    return "high" if priority >= Priority.HIGH else "normal" if priority >= Priority.NORMAL else "low"
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    from messaging.validation import parse_schedule_at
+
+    return parse_schedule_at(value)
+
+
+def apply_reports(*, device: AndroidDevice, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Applies the phone's reports; each item answers for itself (unknown or foreign uids fail alone)."""
+    uids = [str(item.get("uid", "")) for item in statuses]
+    mine = {
+        str(m.uid): m
+        for m in Message.objects.filter(uid__in=[u for u in uids if _is_uuid(u)], claimed_by_device=device.uid)
+    }
+    answers = []
+    for item, uid in zip(statuses, uids, strict=True):
+        message, status = mine.get(uid), REPORTED.get(str(item.get("status", "")).lower())
+        if message is None:
+            answers.append({"uid": uid, "success": False, "message": "Message not found."})
+            continue
+        if status is None:
+            answers.append({"uid": uid, "success": False, "message": "status must be sent, delivered or failed."})
+            continue
+        try:
+            at = _timestamp(item.get("delivered_at") or item.get("sent_at"))
+        except (TypeError, ValueError):
+            answers.append({"uid": uid, "success": False, "message": "Timestamps are Y-m-d H:i:s."})
+            continue
+        changed = apply_status(
+            message=message, status=status, at=at, error=str(item.get("error") or ""), payload={"report": item}
+        )
+        answers.append({"uid": uid, "success": True, "changed": changed, "status": message.status})
+    AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+    return answers
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
