@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from panel import views
 
 app_name = "panel"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="panel/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="panel:login"), name="logout"),
+    path("gateway/android/devices/", views.devices, name="devices"),
+    path("gateway/android/devices/add/", views.add_device, name="add-device"),
+    path("gateway/android/devices/<uuid:uid>/revoke/", views.revoke_device, name="revoke-device"),
+    path("gateway/android/devices/<uuid:uid>/profile/", views.device_profile, name="device-profile"),
+]
