@@ -33,6 +33,7 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.devices_claim
 
 clean-venv:
 	rm -rf $(VENV)

@@ -23,7 +23,7 @@ from messaging.services import apply_status
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
 
 POOL_IDENTIFIER = "android"
-MAX_PER_POLL = 100
+MAX_PER_POLL = 50  # a phone sends a few SMS a second at best: smaller claims, shorter leases in doubt
 REPORTED = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
 
 
@@ -237,13 +237,18 @@ def claim_pending(*, device: AndroidDevice) -> list[Message]:
         *Gateway.objects.filter(owner=device.user_id, identifier=POOL_IDENTIFIER).values_list("pk", flat=True),
     ]
     with transaction.atomic():
-        ids = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(gateway_id__in=gateway_ids, status=Status.PENDING, channel="sms")
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("-priority", "created_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
+        # One indexed, ordered, locked scan per gateway (the phone's own and the pool), merged here: an IN over
+        # both would sort every pending row of the tenant on every poll.
+        candidates = []
+        for gateway_id in gateway_ids:
+            candidates += (
+                Message.objects.select_for_update(skip_locked=True)
+                .filter(gateway_id=gateway_id, status=Status.PENDING)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                .order_by("-priority", "created_at")
+                .values_list("priority", "created_at", "pk")[:limit]
+            )
+        ids = [pk for _, _, pk in sorted(candidates, key=lambda row: (-row[0], row[1], row[2]))[:limit]]
         lease = now + timedelta(seconds=device.lease_seconds)
         for sim_uid, group in _assign(ids, quota).items():
             if group:

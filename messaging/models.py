@@ -108,9 +108,14 @@ class Message(models.Model):
             models.Index(fields=["schedule_at"], name="msg_scheduled_due", condition=models.Q(status="Scheduled")),
             models.Index(fields=["gateway", "provider_message_id"], name="msg_provider_id"),
             models.Index(
-                fields=["gateway", "priority", "created_at"],
+                fields=["gateway", "-priority", "created_at"],
                 name="msg_pending_claims",
                 condition=models.Q(status="Pending"),
+            ),
+            models.Index(
+                fields=["claimed_by_device", "processing_at"],
+                name="msg_device_claims",
+                condition=models.Q(claimed_by_device__isnull=False),
             ),
             models.Index(
                 fields=["lease_expires_at"], name="msg_processing_lease", condition=models.Q(status="Processing")
