@@ -18,7 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEETS = (1, 10, 50)
-PAUSED_SECONDS, BUSY_SECONDS = 15.0, 5.0
+PAUSED_SECONDS, BUSY_SECONDS = 30.0, 5.0
 
 
 def _fleet(size: int, tag: str) -> list[str]:
