@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -42,6 +43,16 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer"}
 
 
+ENVELOPE = inline_serializer(
+    "DeviceEnvelope",
+    {"success": serializers.BooleanField(), "message": serializers.CharField(), "data": serializers.JSONField()},
+)
+
+
+def schema(request: Any = None):  # noqa: ANN201 — a decorator
+    return extend_schema(request=request, responses={200: ENVELOPE}, tags=["android devices"])
+
+
 class DeviceView(XSenderAPIView):
     authentication_classes = [DeviceTokenAuthentication]
     throttle_classes: list[Any] = []
@@ -75,6 +86,7 @@ class RegisterSessionView(XSenderAPIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
+    @schema(RegisterInput)
     def post(self, request: Request) -> Response:
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -91,6 +103,7 @@ class RegisterSessionView(XSenderAPIView):
 
 
 class LogoutView(DeviceView):
+    @schema()
     def post(self, request: Request) -> Response:
         services.logout_device(device=request.auth)
         return ok("Logged out")
@@ -109,6 +122,7 @@ class SimUpdateInput(serializers.Serializer):
 
 
 class SimListView(DeviceView):
+    @schema(SimInput)
     def post(self, request: Request) -> Response:
         data = SimInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,12 +130,14 @@ class SimListView(DeviceView):
 
 
 class SimDetailView(DeviceView):
+    @schema(SimUpdateInput)
     def put(self, request: Request, uid: str) -> Response:
         sim = services.get_sim(device=request.auth, sim_uid=uid)
         data = SimUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         return ok("SIM updated", sim_data(services.update_sim(sim=sim, **data.validated_data)))
 
+    @schema()
     def delete(self, request: Request, uid: str) -> Response:
         services.remove_sim(sim=services.get_sim(device=request.auth, sim_uid=uid))
         return ok("SIM removed")
@@ -138,6 +154,7 @@ class HeartbeatInput(serializers.Serializer):
 
 
 class SimStatusView(DeviceView):
+    @schema(HeartbeatInput)
     def post(self, request: Request) -> Response:
         data = HeartbeatInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,6 +164,7 @@ class SimStatusView(DeviceView):
 
 
 class PendingView(DeviceView):
+    @schema()
     def get(self, request: Request) -> Response:
         messages = services.claim_pending(device=request.auth)
         data = [
@@ -167,6 +185,7 @@ class ReportInput(serializers.Serializer):
 
 
 class UpdateStatusesView(DeviceView):
+    @schema(ReportInput)
     def post(self, request: Request) -> Response:
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
