@@ -19,7 +19,7 @@ from devices.models import AndroidDevice, PairingToken, Sim
 from gateways import services as gateways
 from gateways.models import Gateway
 from messaging.models import Message, Priority, Status
-from messaging.services import apply_status
+from messaging.services import StatusChange, apply_statuses
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
 
 POOL_IDENTIFIER = "android"
@@ -282,24 +282,31 @@ def apply_reports(*, device: AndroidDevice, statuses: list[dict[str, Any]]) -> l
         str(m.uid): m
         for m in Message.objects.filter(uid__in=[u for u in uids if _is_uuid(u)], claimed_by_device=device.uid)
     }
-    answers = []
+    answers: list[dict[str, Any]] = []
+    changes: list[tuple[int, StatusChange]] = []
     for item, uid in zip(statuses, uids, strict=True):
+        answers.append({"uid": uid, "success": False})
         message, status = mine.get(uid), REPORTED.get(str(item.get("status", "")).lower())
         if message is None:
-            answers.append({"uid": uid, "success": False, "message": "Message not found."})
-            continue
-        if status is None:
-            answers.append({"uid": uid, "success": False, "message": "status must be sent, delivered or failed."})
-            continue
-        try:
-            at = _timestamp(item.get("delivered_at") or item.get("sent_at"))
-        except (TypeError, ValueError):
-            answers.append({"uid": uid, "success": False, "message": "Timestamps are Y-m-d H:i:s."})
-            continue
-        changed = apply_status(
-            message=message, status=status, at=at, error=str(item.get("error") or ""), payload={"report": item}
-        )
-        answers.append({"uid": uid, "success": True, "changed": changed, "status": message.status})
+            answers[-1]["message"] = "Message not found."
+        elif status is None:
+            answers[-1]["message"] = "status must be sent, delivered or failed."
+        else:
+            try:
+                at = _timestamp(item.get("delivered_at") or item.get("sent_at"))
+            except (TypeError, ValueError):
+                answers[-1]["message"] = "Timestamps are Y-m-d H:i:s."
+                continue
+            change = StatusChange(message, status, at, str(item.get("error") or ""), {"report": item})
+            changes.append((len(answers) - 1, change))
+    moved = apply_statuses(changes=[change for _, change in changes])
+    for (index, change), changed in zip(changes, moved, strict=True):
+        answers[index] = {
+            "uid": answers[index]["uid"],
+            "success": True,
+            "changed": changed,
+            "status": change.message.status,
+        }
     AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
     return answers
 

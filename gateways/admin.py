@@ -98,6 +98,13 @@ class GatewayAdmin(admin.ModelAdmin):
         form.instance = Gateway.objects.get(pk=form.instance.pk)
         super().save_related(request, form, formsets, change)
 
+    def delete_model(self, request: HttpRequest, obj: Gateway) -> None:
+        services.remove_gateway(gateway=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        for gateway in queryset:
+            services.remove_gateway(gateway=gateway)
+
     @admin.action(description="Send a test message", permissions=["change"])
     def send_test(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponse | None:
         form, page = intermediate(self, request, queryset, TestSendForm, "Send a test message")

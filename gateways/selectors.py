@@ -21,11 +21,17 @@ def usable_gateways(user: User, channel: str) -> list[Gateway]:
     return sorted(gateways, key=lambda g: (g.owner_id != user.pk, not g.is_default, g.pk))
 
 
-def pick_gateway(gateways: list[Gateway], user: User, identifier: str | None) -> Gateway | None:
-    """The gateway named `identifier` (own before shared), or the default one when `identifier` is empty."""
-    if identifier:
-        return next((g for g in gateways if g.identifier == identifier), None)
-    return next((g for g in gateways if g.is_default), None)
+def default_gateway(gateways: list[Gateway]) -> Gateway | None:
+    """Among `usable_gateways`: the default one, else the only one, else none."""
+    return next((g for g in gateways if g.is_default), gateways[0] if len(gateways) == 1 else None)
+
+
+def gateways_by_identifier(gateways: list[Gateway]) -> dict[str, Gateway]:
+    """Among `usable_gateways` (own first): identifier → gateway, an own gateway winning over a shared one."""
+    found: dict[str, Gateway] = {}
+    for gateway in gateways:
+        found.setdefault(gateway.identifier, gateway)
+    return found
 
 
 def gateway_summary(gateway: Gateway) -> dict[str, object]:

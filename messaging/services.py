@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import User
 from gateways.models import Gateway
-from gateways.selectors import usable_gateways
+from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
 from messaging.bulk import insert_messages, new_message
 from messaging.jobs import enqueue_delivery
 from messaging.models import STATUS_RANK, Message, MessageEvent, Priority, Source, Status, Suppression
@@ -52,17 +53,14 @@ def check_plan(*, principal: User, channel: str) -> None:
 def resolve_gateways(*, principal: User, channel: str, items: list[Item], prefix: str = "contact") -> list[Gateway]:
     """The gateway of each item: the one it names, else the principal's default (one query for all items)."""
     available = usable_gateways(principal, channel)
-    by_identifier: dict[str, Gateway] = {}
-    for gateway in available:
-        by_identifier.setdefault(gateway.identifier, gateway)
-    default = next((g for g in available if g.is_default), available[0] if len(available) == 1 else None)
+    by_identifier, default = gateways_by_identifier(available), default_gateway(available)
     chosen = []
     for index, item in enumerate(items):
         gateway = by_identifier.get(item.gateway_identifier) if item.gateway_identifier else default
         if gateway is None:
             name = GATEWAY_FIELD[channel]
             what = f"{name} {item.gateway_identifier!r}" if item.gateway_identifier else f"default {channel} gateway"
-            raise GatewayNotFound(f"contact.{index}: {what} not found. Check {name} or add a gateway.")
+            raise GatewayNotFound(f"{prefix}.{index}: {what} not found. Check {name} or add a gateway.")
         chosen.append(gateway)
     return chosen
 
@@ -168,31 +166,73 @@ def refund_failed(messages: Iterable[Message]) -> None:
         accounts.refund_many(user_id=user_id, channel=channel, refunds=[(m.uid, m.cost) for m in failed])
 
 
+@dataclass
+class StatusChange:
+    """One report about one message: move it to `status` at `at`, with an optional error and event payload."""
+
+    message: Message
+    status: str
+    at: datetime | None = None
+    error: str = ""
+    payload: dict | None = None
+
+
+def _move(row: Message, change: StatusChange, now: datetime) -> bool:
+    """Applies `change` to the locked `row` if it moves the status forward; returns whether it did."""
+    if STATUS_RANK[Status(change.status)] <= STATUS_RANK[Status(row.status)]:
+        return False
+    row.status, row.lease_expires_at, row.updated_at = change.status, None, now
+    if change.status in TIMESTAMP_FIELD:
+        setattr(row, TIMESTAMP_FIELD[change.status], change.at or now)
+    if change.error:
+        row.error = change.error[:2000]
+    return True
+
+
+def apply_statuses(*, changes: list[StatusChange]) -> list[bool]:
+    """Moves each message forward (never back), stamps its time, records an event; one result per change.
+
+    Idempotent: a status a message already has (or has passed) changes nothing (False). A move to Failed
+    refunds the message's credits. The same number of queries for one change or five hundred.
+    """
+    if not changes:
+        return []
+    now = timezone.now()
+    fields = ["status", "lease_expires_at", "updated_at", "error", *sorted(set(TIMESTAMP_FIELD.values()))]
+    with transaction.atomic():
+        rows = {
+            m.pk: m
+            for m in Message.objects.select_for_update().filter(pk__in={c.message.pk for c in changes}).order_by("pk")
+        }
+        moved, events, failed = [], [], {}
+        for change in changes:
+            row = rows[change.message.pk]
+            moved.append(_move(row, change, now))
+            if moved[-1]:
+                events.append(
+                    MessageEvent(
+                        message=row, kind=change.status.lower(), at=change.at or now, payload=change.payload or {}
+                    )
+                )
+                if change.status == Status.FAILED:
+                    failed[row.pk] = row
+        changed = [rows[c.message.pk] for c, ok in zip(changes, moved, strict=True) if ok]
+        if changed:
+            Message.objects.bulk_update(list({m.pk: m for m in changed}.values()), fields)
+            MessageEvent.objects.bulk_create(events)
+            refund_failed(failed.values())
+    for change in changes:
+        row = rows[change.message.pk]
+        for name in fields:
+            setattr(change.message, name, getattr(row, name))
+    return moved
+
+
 def apply_status(
     *, message: Message, status: str, at: datetime | None = None, error: str = "", payload: dict | None = None
 ) -> bool:
-    """Moves `message` forward to `status` (never back), stamps its time, records an event.
-
-    Idempotent: a status the message already has (or has passed) changes nothing and returns False.
-    A move to Failed refunds the message's credits.
-    """
-    at = at or timezone.now()
-    with transaction.atomic():
-        current = Message.objects.select_for_update().get(pk=message.pk)
-        if STATUS_RANK[Status(status)] <= STATUS_RANK[Status(current.status)]:
-            return False
-        changes: dict[str, Any] = {"status": status, "lease_expires_at": None}
-        if status in TIMESTAMP_FIELD:
-            changes[TIMESTAMP_FIELD[status]] = at
-        if error:
-            changes["error"] = error[:2000]
-        Message.objects.filter(pk=current.pk).update(**changes, updated_at=timezone.now())
-        MessageEvent.objects.create(message=current, kind=status.lower(), at=at, payload=payload or {})
-        if status == Status.FAILED:
-            refund_failed([current])
-    for name, value in changes.items():
-        setattr(message, name, value)
-    return True
+    """apply_statuses for one message."""
+    return apply_statuses(changes=[StatusChange(message, status, at, error, payload)])[0]
 
 
 def cancel_messages(*, messages: Iterable[Message]) -> int:

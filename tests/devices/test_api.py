@@ -264,3 +264,25 @@ def test_unknown_and_foreign_uids_fail_alone(alice, bob, paired):
 def test_empty_report_is_a_400(paired):
     client, _ = paired
     assert client.post("/api/logs/sms/update-statuses", {"statuses": []}, format="json").status_code == 400
+
+
+def test_report_query_count_does_not_grow_with_its_items(alice, paired):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, _ = paired
+    add_sim(client)
+    uids = send_sms(alice, 21)
+    client.get("/api/logs/sms/pending")
+
+    def queries(batch: list[str]) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            client.post(
+                "/api/logs/sms/update-statuses",
+                {"statuses": [{"uid": u, "status": "sent"} for u in batch]},
+                format="json",
+            )
+        return len(ctx.captured_queries)
+
+    assert queries(uids[:1]) == queries(uids[1:])
+    assert Message.objects.filter(status=Status.SENT).count() == 21
