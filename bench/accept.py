@@ -24,7 +24,7 @@ def _port() -> int:
         return sock.getsockname()[1]
 
 
-def _tenant(manage: Callable[..., str]) -> str:
+def tenant(manage: Callable[..., str]) -> str:
     manage("xsender:plan:create", "bench", "--name", "Bench", "--email-credits", "-1", "--rate-limit", "100000")
     key = json.loads(manage("xsender:user:create", "bench@example.com", "--plan", "bench", "--json"))["api_key"]
     manage("xsender:gateway:add", "email", "console", "bench-console", "--owner", "bench@example.com", "--default")
@@ -35,10 +35,9 @@ def _items(n: int) -> list[dict[str, str]]:
     return [{"email": f"r{i}@example.com", "subject": "Hello", "message": "Hi from the bench"} for i in range(n)]
 
 
-def run(manage: Callable[..., str]) -> dict:
+def run(manage: Callable[..., str], key: str) -> dict:
     import os
 
-    key = _tenant(manage)
     port = _port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     web = subprocess.Popen(

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EMAILS = int(os.environ.get("BENCH_EMAILS", "3000"))
 WORKER_ARGS = os.environ.get("BENCH_WORKER_ARGS", "").split()
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "")  # the gateway's connections; empty: the default
 
 
 def _port() -> int:
@@ -123,7 +124,11 @@ def run(manage: Callable[..., str]) -> dict:
     )
     _wait_port(port)
     config = json.dumps({"host": "127.0.0.1", "port": port, "use_tls": False, "from_email": "noreply@example.com"})
-    manage("xsender:gateway:add", "email", "smtp", "bench-smtp", "--owner", "bench@example.com", "--config", config)
+    connections = ["--connections", CONNECTIONS] if CONNECTIONS else []
+    manage(
+        "xsender:gateway:add", "email", "smtp", "bench-smtp", "--owner", "bench@example.com", "--config", config,
+        *connections,
+    )  # fmt: skip
     rows = []
     try:
         for name, measure in [

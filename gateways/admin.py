@@ -36,6 +36,7 @@ class GatewayForm(forms.ModelForm):
             "is_default",
             "status",
             "retry_unknown_outcome",
+            "connections",
             "shared_with",
         ]
 
@@ -84,13 +85,13 @@ class GatewayAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Gateway, form: GatewayForm, change: bool) -> None:
         data = form.cleaned_data
         if change:
-            fields = ("name", "is_default", "status", "retry_unknown_outcome")
+            fields = ("name", "is_default", "status", "retry_unknown_outcome", "connections")
             services.update_gateway(gateway=obj, config=data["config"], **{f: data[f] for f in fields})
             return
         created = services.add_gateway(
             owner=data["owner"], channel=data["channel"], provider=data["provider"], identifier=data["identifier"],
             name=data["name"], config=data["config"], is_default=data["is_default"],
-            retry_unknown_outcome=data["retry_unknown_outcome"],
+            retry_unknown_outcome=data["retry_unknown_outcome"], connections=data["connections"],
         )  # fmt: skip
         obj.pk, obj.uid = created.pk, created.uid
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -43,6 +44,11 @@ class Gateway(models.Model):
     retry_unknown_outcome = models.BooleanField(
         default=False,
         help_text="Resend a message whose hand-off to the provider was interrupted (may send it twice).",
+    )
+    connections = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text="Connections a worker opens to the provider at once (1–16); lower it if the provider limits them.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -47,6 +47,7 @@ def gateway_summary(gateway: Gateway) -> dict[str, object]:
         "is_default": gateway.is_default,
         "status": gateway.status,
         "retry_unknown_outcome": gateway.retry_unknown_outcome,
+        "connections": gateway.connections,
         "shared_with": sorted(u.email for u in gateway.shared_with.all()),
         "config": backend.public_config(gateway.config),
     }

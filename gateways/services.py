@@ -17,6 +17,14 @@ from gateways.models import Gateway
 from xsender.errors import ValidationFailed
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_CONNECTIONS = 16
+
+
+def check_connections(connections: Any) -> int:
+    """How many connections a worker may open to the gateway at once: a whole number from 1 to 16."""
+    if isinstance(connections, bool) or not isinstance(connections, int) or not 1 <= connections <= MAX_CONNECTIONS:
+        raise ValidationFailed.single("connections", f"Connections: a whole number from 1 to {MAX_CONNECTIONS}.")
+    return connections
 
 
 def check_gateway(*, owner: User | None, channel: str, provider: str, identifier: str, config: Any) -> dict[str, Any]:
@@ -61,9 +69,11 @@ def add_gateway(
     is_default: bool = False,
     share_with: Iterable[User] = (),
     retry_unknown_outcome: bool = False,
+    connections: int = 2,
 ) -> Gateway:
     """Creates a gateway (owner None = an admin gateway). A new default unsets the owner's other defaults."""
     config = check_gateway(owner=owner, channel=channel, provider=provider, identifier=identifier, config=config)
+    connections = check_connections(connections)
     share_with = list(share_with)
     if share_with and owner is not None:
         raise ValidationFailed.single("share_with", "Only admin gateways can be shared with users.")
@@ -76,6 +86,7 @@ def add_gateway(
         config=config,
         is_default=is_default,
         retry_unknown_outcome=retry_unknown_outcome,
+        connections=connections,
     )
     _unset_other_defaults(gateway)
     if share_with:
@@ -85,13 +96,16 @@ def add_gateway(
 
 @transaction.atomic
 def update_gateway(*, gateway: Gateway, **changes: Any) -> Gateway:
-    """Changes name, config, is_default, status or retry_unknown_outcome; a config is validated by its backend."""
-    allowed = {"name", "config", "is_default", "status", "retry_unknown_outcome"}
+    """Changes name, config, is_default, status, retry_unknown_outcome or connections; a config is validated by
+    its backend."""
+    allowed = {"name", "config", "is_default", "status", "retry_unknown_outcome", "connections"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed.single(sorted(unknown)[0], "This field cannot be changed.")
     if "config" in changes:
         changes["config"] = gateway.backend().validate_config(changes["config"])
+    if "connections" in changes:
+        check_connections(changes["connections"])
     for key, value in changes.items():
         setattr(gateway, key, value)
     gateway.save()

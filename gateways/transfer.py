@@ -67,6 +67,7 @@ def _import_gateway(index: int, item: dict[str, Any]) -> None:
         services.update_gateway(
             gateway=existing, name=item.get("name", ""), config=config, is_default=item.get("is_default", False),
             status=item.get("status", Gateway.Status.ACTIVE), retry_unknown_outcome=item.get("retry_unknown_outcome", False),
+            connections=item.get("connections", existing.connections),
         )  # fmt: skip
         gateway = existing
     else:
@@ -74,7 +75,7 @@ def _import_gateway(index: int, item: dict[str, Any]) -> None:
         gateway = services.add_gateway(
             owner=owner, channel=item["channel"], provider=item["provider"], identifier=item["identifier"],
             name=item.get("name", ""), config=config, is_default=item.get("is_default", False),
-            retry_unknown_outcome=item.get("retry_unknown_outcome", False),
+            retry_unknown_outcome=item.get("retry_unknown_outcome", False), connections=item.get("connections", 2),
         )  # fmt: skip
     shares = [_user(email, f"{field}.shared_with") for email in item.get("shared_with", [])]
     if shares:

@@ -73,7 +73,9 @@ def insert_messages(messages: Sequence[Message]) -> None:
 
 
 def update_results(messages: Sequence[Message]) -> None:
-    """Writes the delivery outcome fields of `messages` (one statement)."""
+    """Writes the delivery outcome fields of `messages` (one statement; none for no messages)."""
+    if not messages:
+        return
     if not _postgres():
         Message.objects.bulk_update(messages, list(RESULT_COLUMNS))
         return

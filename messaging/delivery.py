@@ -8,7 +8,9 @@ written before the provider is called, so a run killed mid-call leaves evidence 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -138,6 +140,8 @@ class ResultWriter:
         self.futures: list[Future[Any]] = []
 
     def write(self, messages: list[Message], results: list[SendResult]) -> None:
+        if not messages:
+            return
         if self.executor is None:
             record_results(messages, results)
         else:
@@ -154,32 +158,75 @@ class ResultWriter:
             self.executor.shutdown()
 
 
-def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
-    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent.
+class _Batch:
+    """The chunks of one batch, handed out to its sender lanes one at a time; the first gateway-wide failure
+    stops the hand-out and returns what was never taken."""
 
-    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it (on a writer thread).
-    A run that dies leaves at most two chunks in doubt; the rest of its batch is still Pending for another run.
-    """
-    gateway = Gateway.objects.filter(pk=gateway_id).first()
-    if gateway is None:
-        return 0
+    def __init__(self, message_ids: list[int]) -> None:
+        self.chunks = deque(message_ids[start : start + CHUNK] for start in range(0, len(message_ids), CHUNK))
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    def take(self) -> list[int] | None:
+        with self.lock:
+            return None if self.stopped or not self.chunks else self.chunks.popleft()
+
+    def stop(self) -> list[int]:
+        with self.lock:
+            self.stopped = True
+            rest = [pk for chunk in self.chunks for pk in chunk]
+            self.chunks.clear()
+            return rest
+
+
+def _lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
+    """One sender: its own provider connection, taking chunks until the batch is done; returns how many it sent."""
     backend = gateway.backend()
-    writer = ResultWriter()
     sent = 0
     try:
-        for start in range(0, len(message_ids), CHUNK):
-            chunk = claim(gateway_id=gateway_id, message_ids=message_ids[start : start + CHUNK])
+        while (message_ids := batch.take()) is not None:
+            chunk = claim(gateway_id=gateway.pk, message_ids=message_ids)
             if not chunk:
                 continue
             results, stop = _send_chunk(backend, gateway, chunk)
             writer.write(chunk, results)
             sent += sum(1 for r in results if r.ok)
             if stop is not None:
-                # The rest of the batch was never handed over: it fails with the gateway, or waits to retry.
-                rest = claim(gateway_id=gateway_id, message_ids=message_ids[start + CHUNK :], handoff=False)
+                # What no lane has taken yet was never handed over: it fails with the gateway, or waits to retry.
+                rest = claim(gateway_id=gateway.pk, message_ids=batch.stop(), handoff=False)
                 writer.write(rest, _batch_failure(rest, stop.message, stop.permanent))
-                break
     finally:
         backend.close()
-        writer.close()
     return sent
+
+
+def _thread_lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
+    try:
+        return _lane(gateway, batch, writer)
+    finally:
+        connection.close()  # this thread's own database connection
+
+
+def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
+    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent.
+
+    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it (on a writer thread).
+    Up to `gateway.connections` lanes do this at once, each over its own provider connection, so one worker
+    keeps the provider busy while it waits for answers. A run that dies leaves at most the chunks its lanes
+    were sending and writing in doubt; the rest of its batch is still Pending for another run.
+    """
+    gateway = Gateway.objects.filter(pk=gateway_id).first()
+    if gateway is None:
+        return 0
+    batch = _Batch(message_ids)
+    writer = ResultWriter()
+    lanes = 1 if writer.inline else max(1, min(gateway.connections, len(batch.chunks)))
+    try:
+        if lanes == 1:
+            return _lane(gateway, batch, writer)
+        with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="lane") as pool:
+            others = [pool.submit(_thread_lane, gateway, batch, writer) for _ in range(lanes - 1)]
+            sent = _lane(gateway, batch, writer)
+            return sent + sum(future.result() for future in others)
+    finally:
+        writer.close()

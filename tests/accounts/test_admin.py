@@ -70,17 +70,19 @@ def test_revoke_action_revokes_the_key(admin_client, alice):
 def test_gateway_secrets_are_masked_in_the_form_and_kept_on_save(admin_client, alice):
     config = {"host": "smtp.example.com", "port": 587, "password": "pw-secret", "from_email": "a@example.com"}
     data = {"owner": alice.user.pk, "channel": "email", "provider": "smtp", "identifier": "smtp-1", "name": "SMTP",
-            "status": "active", "config_json": json.dumps(config)}  # fmt: skip
+            "status": "active", "connections": 2, "config_json": json.dumps(config)}  # fmt: skip
     assert admin_client.post("/admin/gateways/gateway/add/", data, secure=True).status_code == 302
     gateway = Gateway.objects.get(identifier="smtp-1")
     page = admin_client.get(f"/admin/gateways/gateway/{gateway.pk}/change/", secure=True).content.decode()
     masked = {**config, "password": "********", "port": 2525}
     admin_client.post(
-        f"/admin/gateways/gateway/{gateway.pk}/change/", {**data, "config_json": json.dumps(masked)}, secure=True
+        f"/admin/gateways/gateway/{gateway.pk}/change/",
+        {**data, "connections": 4, "config_json": json.dumps(masked)},
+        secure=True,
     )
     gateway.refresh_from_db()
     assert "pw-secret" not in page
-    assert (gateway.config["password"], gateway.config["port"]) == ("pw-secret", 2525)
+    assert (gateway.config["password"], gateway.config["port"], gateway.connections) == ("pw-secret", 2525, 4)
 
 
 def test_gateway_form_rejects_a_bad_config(admin_client, alice):

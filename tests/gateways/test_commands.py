@@ -41,10 +41,13 @@ def test_gateway_add_for_a_user_masks_the_secret_in_its_output(alice):
         "--config",
         json.dumps(SMTP),
         "--default",
+        "--connections",
+        "3",
         "--json",
     )
     data = json.loads(out)
     assert (data["owner"], data["is_default"], data["config"]["password"]) == ("alice@example.com", True, "********")
+    assert data["connections"] == Gateway.objects.get(identifier="smtp-primary").connections == 3
     assert "s3cret-pass" not in out
     assert Gateway.objects.get(identifier="smtp-primary").config["password"] == "s3cret-pass"
 
@@ -91,6 +94,8 @@ def test_admin_gateway_shared_with_a_user(alice, bob):
             ["email", "console", "x", "--owner", "alice@example.com", "--share-with", "bob@example.com"],
             "Only admin gateways",
         ),
+        (["email", "console", "x", "--owner", "alice@example.com", "--connections", "0"], "from 1 to 16"),
+        (["email", "console", "x", "--owner", "alice@example.com", "--connections", "17"], "from 1 to 16"),
     ],
 )
 def test_gateway_add_refuses_bad_input_and_adds_nothing(alice, bob, args, message):

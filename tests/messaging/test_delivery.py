@@ -10,10 +10,13 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CreditAccount, CreditEntry
+from accounts.services import add_credits
 from gateways.backends.base import SendResult
+from gateways.models import Gateway
 from messaging import delivery
 from messaging.models import Message, Status
 from messaging.sweeps import recover_expired_leases, release_scheduled, run_sweeps
+from tests.fakes.smtp import SmtpSink
 from tests.messaging.conftest import make_gateway, run_jobs
 from xsender.redis import get_redis
 
@@ -170,32 +173,64 @@ def test_device_lease_returns_to_the_queue_once_then_fails_with_refund(api, alic
     assert CreditAccount.objects.get(user=alice.user, channel="sms").balance == 100
 
 
+def smtp_gateway(owner, port: int, connections: int = 2) -> Gateway:
+    """`owner`'s default email gateway: SMTP to loopback `port`; the owner gets credit for 1,000 emails."""
+    add_credits(user=owner, channel="email", amount=1000)
+    config = {"host": "127.0.0.1", "port": port, "use_tls": False, "from_email": "noreply@example.com"}
+    return make_gateway(
+        owner, "email", "mail", provider="smtp", config=config, is_default=True, connections=connections
+    )
+
+
+def deliver_in_threads(gateway: Gateway, ids: list[int], runs: int) -> None:
+    """`runs` workers delivering the same batch at once, each in a thread with its own database connection."""
+
+    def run() -> None:
+        try:
+            delivery.deliver_batch(gateway_id=gateway.pk, message_ids=ids)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+
+
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_racing_for_one_batch_send_each_message_once(alice, console_gateways):
-    send(alice.client(), 90)
-    ids = list(Message.objects.values_list("pk", flat=True))
-    gateway_id = console_gateways["email"].pk
-    seen: list[str] = []
-    original = type(console_gateways["email"].backend()).send
-
-    def counting(self, messages):
-        seen.extend(str(m.uid) for m in messages)
-        return original(self, messages)
-
-    type(console_gateways["email"].backend()).send = counting
-    try:
-        threads = [
-            threading.Thread(
-                target=lambda: (delivery.deliver_batch(gateway_id=gateway_id, message_ids=ids), connection.close())
-            )
-            for _ in range(4)
-        ]
-        [t.start() for t in threads]
-        [t.join() for t in threads]
-    finally:
-        type(console_gateways["email"].backend()).send = original
-    assert len(seen) == len(set(seen)) == 90
+def test_a_batch_goes_out_over_the_gateways_parallel_connections_each_message_once(alice):
+    with SmtpSink() as sink:
+        gateway = smtp_gateway(alice.user, sink.port, connections=3)
+        send(alice.client(), 300)  # six chunks of 50
+        ids = list(Message.objects.order_by("pk").values_list("pk", flat=True))
+        sent = delivery.deliver_batch(gateway_id=gateway.pk, message_ids=ids)
+    assert sent == 300
+    assert sink.connections == 3
+    assert sorted(sink.recipients) == sorted(f"u{i}@example.com" for i in range(300))
     assert set(statuses()) == {Status.SENT}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_batch_send_each_message_once(alice):
+    with SmtpSink() as sink:
+        gateway = smtp_gateway(alice.user, sink.port, connections=2)
+        send(alice.client(), 400)
+        deliver_in_threads(gateway, list(Message.objects.values_list("pk", flat=True)), runs=4)
+    assert len(sink.recipients) == len(set(sink.recipients)) == 400
+    assert set(statuses()) == {Status.SENT}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gateway_that_cannot_be_reached_stops_every_connection_and_sends_nothing_twice(alice):
+    with SmtpSink() as sink:
+        port = sink.port
+    gateway = smtp_gateway(alice.user, port, connections=4)  # nothing listens there any more
+    send(alice.client(), 500)
+    sent = delivery.deliver_batch(gateway_id=gateway.pk, message_ids=list(Message.objects.values_list("pk", flat=True)))
+    assert sent == 0
+    rows = list(Message.objects.values_list("status", "attempts", "error"))
+    assert {(status, attempts) for status, attempts, _ in rows} == {(Status.PENDING, 1)}
+    assert all(error.startswith("Cannot connect to the SMTP server") for _, _, error in rows)
+    assert not Message.objects.filter(next_attempt_at__isnull=True).exists()
 
 
 def test_results_are_recorded_with_provider_id(api, console_gateways, sending):

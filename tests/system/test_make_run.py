@@ -52,9 +52,13 @@ def test_make_run_serves_the_printed_curl_and_stops_on_ctrl_c(tmp_path: Path):
     )
     try:
         log = tmp_path / "run.log"
-        banner = wait_until(
-            lambda: "Press Ctrl-C" in log.read_text() and log.read_text(), 120, what=f"the banner in {log}"
-        )
+
+        def banner_printed() -> str | bool:
+            text = log.read_text()
+            assert run.poll() is None or "Press Ctrl-C" in text, f"make run exited ({run.returncode}):\n{text[-3000:]}"
+            return "Press Ctrl-C" in text and text
+
+        banner = wait_until(banner_printed, 120, what=f"the banner in {log}")
         key = re.search(r"Tenant API key\s+(xs_\S+)", banner).group(1)
         base = f"http://127.0.0.1:{port}"
         assert f"curl -X POST {base}/api/email/send" in banner

@@ -28,6 +28,9 @@ class Command(XSenderCommand):
         parser.add_argument("--default", action="store_true", help="The owner's default gateway of this channel.")
         parser.add_argument("--share-with", nargs="+", default=[], metavar="EMAIL")
         parser.add_argument("--retry-unknown-outcome", action="store_true")
+        parser.add_argument(
+            "--connections", type=int, default=2, help="Connections a worker opens to the provider at once (1-16)."
+        )
 
     def run(self, **options: Any) -> tuple[str, dict[str, Any]]:
         try:
@@ -44,6 +47,7 @@ class Command(XSenderCommand):
             is_default=options["default"],
             share_with=[accounts.get_user(email) for email in options["share_with"]],
             retry_unknown_outcome=options["retry_unknown_outcome"],
+            connections=options["connections"],
         )
         return (
             f"Gateway {gateway.identifier} added ({gateway.channel}/{gateway.provider}, uid {gateway.uid}).",
