@@ -37,9 +37,9 @@ def created_at(value: Any) -> str:
 
 def accepted_outcome(channel: str, messages: list[Message]) -> Outcome:
     key = RECIPIENT_KEY[channel]
+    shown = {m.created_at: created_at(m.created_at) for m in messages}  # one request: one or a few instants
     data = [
-        {"uid": str(m.uid), key: m.recipient, "status": m.status, "created_at": created_at(m.created_at)}
-        for m in messages
+        {"uid": str(m.uid), key: m.recipient, "status": m.status, "created_at": shown[m.created_at]} for m in messages
     ]
     return Outcome(200, envelope(ACCEPTED[channel], data))
 

@@ -9,10 +9,12 @@ Other databases (the SQLite of `make run`) use Django's own bulk methods.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
+from django.db.models.base import ModelState
 
 from messaging.models import Message
 
@@ -38,12 +40,18 @@ DEFAULTS = {
 }
 
 
-def new_message(values: dict[str, Any]) -> Message:
-    """A Message built positionally (several times faster than keywords for a thousand rows).
+def new_message(values: dict[str, Any], *, gateway: Any = None) -> Message:
+    """A new, unsaved Message, built the way Django builds rows it reads (`Model.from_db` without the
+    per-field `__init__`): its attributes set at once. For a thousand recipients `Model.__init__` alone was a
+    quarter of the request. Message has no init signals or deferred fields, so nothing else differs.
 
-    `values` must give every field with a callable default (uid, created_at, JSON fields)."""
-    merged = {**DEFAULTS, "gateway_response": {}, **values}
-    return Message(*[merged[name] for name in FIELDS])
+    `values` must give every field with a callable default (uid, created_at); `gateway` caches the relation."""
+    message = Message.__new__(Message)
+    message.__dict__.update(DEFAULTS, gateway_response={}, **values)
+    message._state = ModelState()
+    if gateway is not None:
+        message._state.fields_cache["gateway"] = gateway
+    return message
 
 
 def _postgres() -> bool:
@@ -55,21 +63,30 @@ def _value(message: Message, column: str) -> Any:
     return json.dumps(value) if column in JSON_COLUMNS else value
 
 
+_ROW = operator.attrgetter("id", *INSERT_COLUMNS)
+_JSON_AT = [index + 1 for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
+
+
 def insert_messages(messages: Sequence[Message]) -> None:
-    """Inserts `messages` (COPY on PostgreSQL) and sets their primary keys. Two statements whatever the count."""
+    """Inserts `messages` (COPY on PostgreSQL) and sets their primary keys. Two statements whatever the count:
+    the ids are taken from the table's sequence first, so the rows go in with them."""
     if not _postgres():
         Message.objects.bulk_create(messages)
         return
-    columns = list(INSERT_COLUMNS)
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY messaging_message ({', '.join(columns)}) FROM STDIN") as copy:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('messaging_message', 'id')) FROM generate_series(1, %s)",
+            [len(messages)],
+        )
+        for message, (pk,) in zip(messages, cursor.fetchall(), strict=True):
+            message.pk = message.id = pk
+            message._state.adding = False
+        with cursor.cursor.copy(f"COPY messaging_message (id, {', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
             for message in messages:
-                copy.write_row([_value(message, c) for c in columns])
-        cursor.execute("SELECT uid, id FROM messaging_message WHERE uid = ANY(%s)", [[m.uid for m in messages]])
-        ids = dict(cursor.fetchall())
-    for message in messages:
-        message.pk = message.id = ids[message.uid]
-        message._state.adding = False
+                row = list(_ROW(message))
+                for index in _JSON_AT:
+                    row[index] = json.dumps(row[index])
+                copy.write_row(row)
 
 
 def update_results(messages: Sequence[Message]) -> None:

@@ -114,9 +114,7 @@ def _build(principal: User, channel: str, items: list[Item], gateways: list[Gate
             "updated_at": now,
             **common,
         }
-        message = new_message(values)
-        message.gateway = gateway  # cached: the enqueue reads its provider
-        messages.append(message)
+        messages.append(new_message(values, gateway=gateway))  # the gateway cached: the enqueue reads its provider
     return messages
 
 

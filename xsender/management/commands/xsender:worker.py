@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from xsender.redis import get_redis
+from xsender.startup import settle
 
 QUEUES = ("high", "default", "low", "webhooks")
 
@@ -38,4 +39,5 @@ class Command(BaseCommand):
         # Jobs carry whole batches, are short and hold no state: running them in-process spares a fork and a
         # new database connection per job. Timeouts still apply (SIGALRM), and a failing job fails alone.
         worker_class = "rq.worker.Worker" if options["fork"] else "rq.worker.SimpleWorker"
+        settle()
         call_command("rqworker", *QUEUES, burst=options["burst"], worker_class=worker_class)
