@@ -113,12 +113,13 @@ def _accept_report(a: dict, q: dict) -> list[str]:
 
 
 def _deliver_report(d: dict) -> list[str]:
-    lines = ["", "(b) delivery throughput into the SMTP sink", f"{'sender':>28} {'emails':>7} {'emails/s':>9}"]
+    lines = ["", "(b) delivery throughput into the SMTP sink", f"{'sender':>44} {'emails':>7} {'emails/s':>9}"]
     for row in d["rows"]:
-        lines.append(f"{row['name']:>28} {row['emails']:>7} {row['emails_per_s']:>9.0f}")
+        lines.append(f"{row['name']:>44} {row['emails']:>7} {row['emails_per_s']:>9.0f}")
     lines.append(
         f"1 worker / bare loop = {d['one_worker_vs_bare']:.1%} (target ≥ 80%); 1 worker / post-office = {d['one_worker_vs_post_office']:.2f}× (target ≥ 1)"
     )
+    lines.append(f"1 worker over 1 connection / bare loop = {d['one_connection_vs_bare']:.1%}")
     return lines
 
 

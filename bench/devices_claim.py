@@ -98,6 +98,8 @@ def run(url: str) -> dict:
         # Warm-up: enough polls to reach every gunicorn thread, each of which opens its own database connection.
         _poll(url, (tokens * 16)[: max(16, len(tokens))], 0.01, 0.0)
         paused, _ = _poll(url, tokens, PAUSED_SECONDS, 5.0)
+        _queue(20_000)  # 50 phones claim most of the first 20,000 in 30 s: the busy phones must not run dry
+        _settle()
         busy, claimed = _poll(url, tokens, BUSY_SECONDS, 0.0)
         row = {
             "phones": size, "polls_every_5s": len(paused), "p50_ms": _p(paused, 50), "p99_ms": _p(paused, 99),
@@ -136,8 +138,11 @@ def main() -> None:
     from bench.accept import _port
 
     port = _port()
+    # BENCH_ACCESS_LOG=FILE: gunicorn logs each request's own time (ms), to tell server time from waiting.
+    log = os.environ.get("BENCH_ACCESS_LOG")
+    logging = ["--access-logfile", log, "--access-logformat", "%(t)s %(M)s %(s)s %(U)s"] if log else []
     web = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "xsender.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
+        [str(Path(sys.executable).parent / "gunicorn"), "xsender.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--log-level", "warning", *logging],
         cwd=ROOT, env=ENV,
     )  # fmt: skip
     try:

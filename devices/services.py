@@ -18,6 +18,7 @@ from accounts.models import User
 from devices.models import AndroidDevice, PairingToken, Sim
 from gateways import services as gateways
 from gateways.models import Gateway
+from messaging.bulk import hand_to_device, lock_device_candidates
 from messaging.models import Message, Priority, Status
 from messaging.services import StatusChange, apply_statuses
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
@@ -232,32 +233,43 @@ def claim_pending(*, device: AndroidDevice) -> list[Message]:
     if limit == 0:
         return []
     now = timezone.now()
-    gateway_ids = [
-        device.gateway_id,
-        *Gateway.objects.filter(owner=device.user_id, identifier=POOL_IDENTIFIER).values_list("pk", flat=True),
-    ]
+    changes = {
+        "status": Status.PROCESSING, "claimed_by_device": device.uid, "processing_at": now, "handoff_at": now,
+        "lease_expires_at": now + timedelta(seconds=device.lease_seconds), "updated_at": now,
+    }  # fmt: skip
     with transaction.atomic():
-        # One indexed, ordered, locked scan per gateway (the phone's own and the pool), merged here: an IN over
-        # both would sort every pending row of the tenant on every poll.
-        candidates = []
-        for gateway_id in gateway_ids:
-            candidates += (
-                Message.objects.select_for_update(skip_locked=True)
-                .filter(gateway_id=gateway_id, status=Status.PENDING)
-                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-                .order_by("-priority", "created_at")
-                .values_list("priority", "created_at", "pk")[:limit]
-            )
-        ids = [pk for _, _, pk in sorted(candidates, key=lambda row: (-row[0], row[1], row[2]))[:limit]]
-        lease = now + timedelta(seconds=device.lease_seconds)
-        for sim_uid, group in _assign(ids, quota).items():
-            if group:
-                Message.objects.filter(pk__in=group).update(
-                    status=Status.PROCESSING, claimed_by_device=device.uid, device_sim=sim_uid, processing_at=now,
-                    lease_expires_at=lease, handoff_at=now, attempts=F("attempts") + 1, updated_at=now,
-                )  # fmt: skip
+        candidates = _lock_candidates(device, now, limit)
+        ids = [pk for pk, _, _ in sorted(candidates, key=lambda row: (-row[1], row[2], row[0]))[:limit]]
+        groups = _assign(ids, quota)
+        sims_of = {pk: sim_uid for sim_uid, group in groups.items() for pk in group}
+        claimed = hand_to_device(sims=sims_of, changes=changes) if sims_of else []
+        if claimed is None:  # not PostgreSQL
+            for sim_uid, group in groups.items():
+                Message.objects.filter(pk__in=group).update(**changes, device_sim=sim_uid, attempts=F("attempts") + 1)
+            claimed = list(Message.objects.filter(pk__in=sims_of))
     AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
-    return list(Message.objects.filter(pk__in=ids).order_by("-priority", "created_at", "pk"))
+    return sorted(claimed, key=lambda m: (-m.priority, m.created_at, m.pk))
+
+
+def _lock_candidates(device: AndroidDevice, now: datetime, limit: int) -> list[tuple[int, int, datetime]]:
+    """(id, priority, created_at) of up to `limit` due messages of the phone's gateway and as many of its
+    tenant's pool, locked (SKIP LOCKED) until the transaction ends."""
+    rows = lock_device_candidates(
+        gateway_id=device.gateway_id, owner_id=device.user_id, pool_identifier=POOL_IDENTIFIER, now=now, limit=limit
+    )
+    if rows is not None:
+        return rows
+    pool = Gateway.objects.filter(owner=device.user_id, identifier=POOL_IDENTIFIER).values_list("pk", flat=True)
+    rows = []
+    for gateway_id in [device.gateway_id, *pool]:
+        rows += (
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(gateway_id=gateway_id, status=Status.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("-priority", "created_at")
+            .values_list("pk", "priority", "created_at")[:limit]
+        )
+    return rows
 
 
 def priority_label(priority: int) -> str:

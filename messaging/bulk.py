@@ -126,13 +126,62 @@ def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, An
     params = [*changes.values(), message_ids, gateway_id, changes["processing_at"]]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    json_positions = [FIELDS.index(c) for c in JSON_COLUMNS]
+        return sorted(_from_rows(cursor.fetchall()), key=lambda m: m.pk)
+
+
+_JSON_POSITIONS = [FIELDS.index(c) for c in JSON_COLUMNS]
+
+
+def _from_rows(rows: Sequence[Sequence[Any]]) -> list[Message]:
+    """Messages from raw rows of every field (`RETURNING` them skips the field converters: JSON decoded here)."""
     messages = []
     for row in rows:
         values = list(row)
-        for position in json_positions:  # raw rows skip the field converters: decode JSON here
+        for position in _JSON_POSITIONS:
             if isinstance(values[position], str):
                 values[position] = json.loads(values[position])
         messages.append(Message.from_db("default", FIELDS, values))
-    return sorted(messages, key=lambda m: m.pk)
+    return messages
+
+
+_PENDING_OF = (
+    "SELECT id, priority, created_at FROM messaging_message WHERE gateway_id = {gateway} AND status = 'Pending' "
+    "AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY priority DESC, created_at LIMIT %s "
+    "FOR UPDATE SKIP LOCKED"
+)
+
+
+def lock_device_candidates(
+    *, gateway_id: int, owner_id: int, pool_identifier: str, now: Any, limit: int
+) -> list[tuple[int, int, Any]] | None:
+    """PostgreSQL, inside a transaction: locks up to `limit` due Pending messages of a phone's own gateway and
+    as many of its tenant's pool gateway, skipping rows another poll holds; (id, priority, created_at) rows.
+
+    One indexed, ordered scan per gateway (an IN over both would sort every pending row of the tenant), in one
+    round trip. Returns None on other databases."""
+    if not _postgres():
+        return None
+    pool = "(SELECT id FROM gateways_gateway WHERE owner_id = %s AND identifier = %s)"
+    sql = (
+        f"WITH own AS ({_PENDING_OF.format(gateway='%s')}), pool AS ({_PENDING_OF.format(gateway=pool)}) "  # noqa: S608 — constant SQL
+        "SELECT * FROM own UNION ALL SELECT * FROM pool"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [gateway_id, now, limit, owner_id, pool_identifier, now, limit])
+        return cursor.fetchall()
+
+
+def hand_to_device(*, sims: dict[int, str], changes: dict[str, Any]) -> list[Message] | None:
+    """PostgreSQL: moves the locked messages `sims` (id → SIM uid) to the phone with `changes`, returning the
+    rows, in one statement. Returns None on other databases."""
+    if not _postgres():
+        return None
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    sql = (
+        f"UPDATE messaging_message AS m SET {assignments}, device_sim = v.sim, attempts = m.attempts + 1 "  # noqa: S608
+        "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::text[]) AS sim) AS v WHERE m.id = v.id "
+        f"RETURNING {', '.join(f'm.{f}' for f in FIELDS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*changes.values(), list(sims), list(sims.values())])
+        return _from_rows(cursor.fetchall())
