@@ -225,7 +225,7 @@ def claim_pending(*, device: AndroidDevice) -> list[Message]:
     """Hands this phone the next queued SMS of its own gateway and of its tenant's pool, atomically.
 
     Two phones (or two overlapping polls) never get the same message: rows are locked with SKIP LOCKED
-    and taken with one UPDATE per SIM. OTP first, then oldest first; never more than the SIMs' quota.
+    and handed over with one UPDATE. OTP first, then oldest first; never more than the SIMs' quota.
     """
     sims = list(device.sims.filter(active=True))
     quota = remaining_quota(device, sims)

@@ -40,15 +40,22 @@ DEFAULTS = {
 }
 
 
-def new_message(values: dict[str, Any], *, gateway: Any = None) -> Message:
-    """A new, unsaved Message, built the way Django builds rows it reads (`Model.from_db` without the
-    per-field `__init__`): its attributes set at once. For a thousand recipients `Model.__init__` alone was a
-    quarter of the request. Message has no init signals or deferred fields, so nothing else differs.
-
-    `values` must give every field with a callable default (uid, created_at); `gateway` caches the relation."""
+def _instance(attributes: dict[str, Any], *, db: str | None = None) -> Message:
+    """A Message with `attributes` set at once, without `Model.__init__`'s per-field work: for a thousand
+    recipients `__init__` alone was a quarter of an accept request. Message has no init signals, and every
+    concrete field is given, so nothing else differs. `db` set: a row read from that database."""
     message = Message.__new__(Message)
-    message.__dict__.update(DEFAULTS, gateway_response={}, **values)
+    message.__dict__.update(attributes)
     message._state = ModelState()
+    if db is not None:
+        message._state.adding, message._state.db = False, db
+    return message
+
+
+def new_message(values: dict[str, Any], *, gateway: Any = None) -> Message:
+    """A new, unsaved Message. `values` must give every field with a callable default (uid, created_at);
+    `gateway` caches the relation."""
+    message = _instance({**DEFAULTS, "gateway_response": {}, **values})
     if gateway is not None:
         message._state.fields_cache["gateway"] = gateway
     return message
@@ -97,16 +104,19 @@ def update_results(messages: Sequence[Message]) -> None:
         Message.objects.bulk_update(messages, list(RESULT_COLUMNS))
         return
     columns = list(RESULT_COLUMNS)
-    row = "(%s::bigint, " + ", ".join(f"%s::{RESULT_COLUMNS[c]}" for c in columns) + ")"
-    params: list[Any] = []
-    for message in messages:
-        params.append(message.pk)
-        params.extend(_value(message, c) for c in columns)
+    # One array parameter per column, unnested into rows: a dozen parameters for any number of messages.
+    arrays: list[list[Any]] = [[m.pk for m in messages]]
+    for column in columns:
+        values = [getattr(m, column) for m in messages]
+        arrays.append([json.dumps(v) for v in values] if column in JSON_COLUMNS else values)
+    unnested = ", ".join(f"unnest(%s::{RESULT_COLUMNS[c]}[]) AS {c}" for c in columns)
     assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-    values = ", ".join([row] * len(messages))
-    sql = f"UPDATE messaging_message AS m SET {assignments} FROM (VALUES {values}) AS v(id, {', '.join(columns)}) WHERE m.id = v.id"  # noqa: S608
+    sql = (
+        f"UPDATE messaging_message AS m SET {assignments} "  # noqa: S608 — constant column names only
+        f"FROM (SELECT unnest(%s::bigint[]) AS id, {unnested}) AS v WHERE m.id = v.id"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, arrays)
 
 
 def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, Any]) -> list[Message] | None:
@@ -140,7 +150,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[Message]:
         for position in _JSON_POSITIONS:
             if isinstance(values[position], str):
                 values[position] = json.loads(values[position])
-        messages.append(Message.from_db("default", FIELDS, values))
+        messages.append(_instance(dict(zip(FIELDS, values, strict=True)), db="default"))
     return messages
 
 
