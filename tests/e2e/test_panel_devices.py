@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.db import connections
 
 from accounts import services as accounts
 from devices import services
@@ -60,6 +61,9 @@ def browser_page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser.new_page()
         browser.close()
+        # While Playwright's loop runs, Django keeps this test's connection in that loop's context, out of
+        # reach of the test database teardown: close it here.
+        connections.close_all()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
