@@ -27,7 +27,9 @@ class AndroidDeviceAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "device_uuid", "user__email", "uid")
     list_select_related = ("user",)
-    readonly_fields = ("uid", "gateway", "device_uuid", "last_seen_at", "revoked_at", "created_at")
+    # The owner goes with the device's gateway, and a session ends only through "Revoke": neither is edited here.
+    # The profile fields keep the model's bounds (devices.models.PROFILE_LIMITS).
+    readonly_fields = ("uid", "user", "gateway", "device_uuid", "is_active", "last_seen_at", "revoked_at", "created_at")
     exclude = ("hashed_session_token",)
     inlines = [SimInline]
     actions = ["revoke"]

@@ -5,8 +5,21 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+# The device profile's bounds, the one place they are written: the service, the panel and admin use them.
+PROFILE_LIMITS: dict[str, tuple[int, int, str]] = {
+    "poll_interval": (5, 15, "The poll interval is 5 to 15 seconds."),
+    "daily_quota": (1, 100_000, "The daily quota is 1 to 100,000 SMS per SIM."),
+    "lease_seconds": (30, 3600, "The lease is 30 to 3,600 seconds."),
+}
+
+
+def _within(name: str) -> list[MinValueValidator | MaxValueValidator]:
+    low, high, message = PROFILE_LIMITS[name]
+    return [MinValueValidator(low, message), MaxValueValidator(high, message)]
 
 
 class PairingToken(models.Model):
@@ -37,9 +50,18 @@ class AndroidDevice(models.Model):
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
-    poll_interval = models.PositiveSmallIntegerField(default=10, help_text="Seconds between polls (5-15).")
-    daily_quota = models.PositiveIntegerField(default=200, help_text="SMS per SIM per 24 hours.")
-    lease_seconds = models.PositiveIntegerField(default=120, help_text="How long a claimed SMS waits for a report.")
+    poll_interval = models.PositiveSmallIntegerField(
+        "poll interval (seconds)", default=10, validators=_within("poll_interval"), help_text="Seconds between polls."
+    )
+    daily_quota = models.PositiveIntegerField(
+        "SMS per SIM per day", default=200, validators=_within("daily_quota"), help_text="SMS per SIM per 24 hours."
+    )
+    lease_seconds = models.PositiveIntegerField(
+        "lease (seconds)",
+        default=120,
+        validators=_within("lease_seconds"),
+        help_text="How long a claimed SMS waits for a report.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

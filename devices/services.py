@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -15,21 +15,19 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import User
-from devices.models import AndroidDevice, PairingToken, Sim
+from accounts.services import hash_key
+from devices.models import PROFILE_LIMITS, AndroidDevice, PairingToken, Sim
 from gateways import services as gateways
 from gateways.models import Gateway
 from messaging.bulk import hand_to_device, lock_device_candidates
 from messaging.models import Message, Priority, Status
 from messaging.services import StatusChange, apply_statuses
+from messaging.validation import parse_schedule_at
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
 
 POOL_IDENTIFIER = "android"
 MAX_PER_POLL = 50  # a phone sends a few SMS a second at best: smaller claims, shorter leases in doubt
 REPORTED = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- pairing
@@ -42,21 +40,19 @@ def create_pairing_token(*, user: User, ttl_minutes: int | None = None) -> tuple
         raise ValidationFailed.single("ttl", "A pairing token lives between 1 minute and 24 hours.")
     raw = f"ATKN-{uuid.uuid4()}-{secrets.token_hex(8)}"
     row = PairingToken.objects.create(
-        user=user, hashed_token=_hash(raw), expires_at=timezone.now() + timedelta(minutes=ttl)
+        user=user, hashed_token=hash_key(raw), expires_at=timezone.now() + timedelta(minutes=ttl)
     )
     return row, raw
 
 
 def pairing_payload(raw_token: str) -> str:
     """What the QR code encodes: the server's URL and the token."""
-    import json
-
     return json.dumps({"server": settings.XSENDER_BASE_URL, "token": raw_token}, separators=(",", ":"))
 
 
 def _use_pairing_token(raw: str) -> User:
     now = timezone.now()
-    row = PairingToken.objects.filter(hashed_token=_hash(raw)).select_related("user").first()
+    row = PairingToken.objects.filter(hashed_token=hash_key(raw)).select_related("user").first()
     if row is None or row.expires_at <= now or not row.user.is_active:
         raise NotAuthenticated("Invalid or expired pairing token.")
     # Single use even when two phones race with the same token: only one conditional UPDATE wins.
@@ -99,7 +95,7 @@ def register_session(
         device = AndroidDevice(uid=uid, user=user, gateway=gateway, device_uuid=device_uuid)
     device.name = device_name or device.name
     device.android_version, device.app_version = android_version, app_version
-    device.hashed_session_token, device.is_active, device.revoked_at = _hash(raw), True, None
+    device.hashed_session_token, device.is_active, device.revoked_at = hash_key(raw), True, None
     device.last_seen_at = timezone.now()
     device.save()
     _pool_gateway(user)
@@ -108,7 +104,7 @@ def register_session(
 
 def authenticate_device(raw: str) -> AndroidDevice:
     device = (
-        AndroidDevice.objects.filter(hashed_session_token=_hash(raw), is_active=True)
+        AndroidDevice.objects.filter(hashed_session_token=hash_key(raw), is_active=True)
         .select_related("user", "gateway")
         .first()
         if raw
@@ -126,21 +122,14 @@ def logout_device(*, device: AndroidDevice) -> AndroidDevice:
     return device
 
 
-def revoke_device(*, user: User, device_uid: str) -> AndroidDevice:
-    device = AndroidDevice.objects.filter(user=user, uid=device_uid).first()
-    if device is None:
-        raise NotFound("Device not found.")
-    return logout_device(device=device)
-
-
 def update_profile(*, device: AndroidDevice, poll_interval: int, daily_quota: int, lease_seconds: int) -> AndroidDevice:
-    errors = []
-    if not 5 <= poll_interval <= 15:
-        errors.append({"field": "poll_interval", "message": "The poll interval is 5 to 15 seconds."})
-    if not 1 <= daily_quota <= 100_000:
-        errors.append({"field": "daily_quota", "message": "The daily quota is 1 to 100,000 SMS per SIM."})
-    if not 30 <= lease_seconds <= 3600:
-        errors.append({"field": "lease_seconds", "message": "The lease is 30 to 3,600 seconds."})
+    """Sets the profile the phone gets at its next registration; each value within PROFILE_LIMITS."""
+    values = {"poll_interval": poll_interval, "daily_quota": daily_quota, "lease_seconds": lease_seconds}
+    errors = [
+        {"field": name, "message": message}
+        for name, (low, high, message) in PROFILE_LIMITS.items()
+        if not low <= values[name] <= high
+    ]
     if errors:
         raise ValidationFailed(errors, message=errors[0]["message"])
     device.poll_interval, device.daily_quota, device.lease_seconds = poll_interval, daily_quota, lease_seconds
@@ -280,11 +269,7 @@ def priority_label(priority: int) -> str:
 
 
 def _timestamp(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    from messaging.validation import parse_schedule_at
-
-    return parse_schedule_at(value)
+    return None if value in (None, "") else parse_schedule_at(value)
 
 
 def apply_reports(*, device: AndroidDevice, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:

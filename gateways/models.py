@@ -19,6 +19,9 @@ def provider_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(PROVIDERS)]
 
 
+MAX_CONNECTIONS = 16  # parallel provider connections one worker may open to one gateway
+
+
 class Gateway(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -47,7 +50,7 @@ class Gateway(models.Model):
     )
     connections = models.PositiveSmallIntegerField(
         default=2,
-        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CONNECTIONS)],
         help_text="Connections a worker opens to the provider at once (1–16); lower it if the provider limits them.",
     )
     created_at = models.DateTimeField(default=timezone.now)

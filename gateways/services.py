@@ -13,11 +13,10 @@ from django.db import transaction
 from accounts.models import CHANNELS, User
 from gateways.backends import PROVIDERS, get_backend_class
 from gateways.backends.base import SendResult
-from gateways.models import Gateway
+from gateways.models import MAX_CONNECTIONS, Gateway
 from xsender.errors import ValidationFailed
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-MAX_CONNECTIONS = 16
 
 
 def check_connections(connections: Any) -> int:

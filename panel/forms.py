@@ -1,7 +1,11 @@
 from django import forms
 
+from devices.models import AndroidDevice
 
-class ProfileForm(forms.Form):
-    poll_interval = forms.IntegerField(min_value=5, max_value=15, label="Poll interval (seconds)")
-    daily_quota = forms.IntegerField(min_value=1, max_value=100_000, label="SMS per SIM per day")
-    lease_seconds = forms.IntegerField(min_value=30, max_value=3600, label="Lease (seconds)")
+
+class ProfileForm(forms.ModelForm):
+    """The device profile; its bounds are the model's (devices.models.PROFILE_LIMITS)."""
+
+    class Meta:
+        model = AndroidDevice
+        fields = ["poll_interval", "daily_quota", "lease_seconds"]

@@ -6,13 +6,22 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from devices import services
 from devices.models import AndroidDevice
+from devices.selectors import device_of, devices_of
 from panel.forms import ProfileForm
+from xsender.errors import NotFound
+
+
+def _own_device(request: HttpRequest, uid: str) -> AndroidDevice:
+    try:
+        return device_of(user=request.user, uid=uid)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
 
 
 @login_required
@@ -22,8 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def devices(request: HttpRequest) -> HttpResponse:
-    rows = AndroidDevice.objects.filter(user=request.user).prefetch_related("sims").order_by("-created_at")
-    return render(request, "panel/devices.html", {"devices": rows})
+    return render(request, "panel/devices.html", {"devices": devices_of(request.user)})
 
 
 @login_required
@@ -41,22 +49,15 @@ def add_device(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_device(request: HttpRequest, uid: str) -> HttpResponse:
-    device = services.revoke_device(user=request.user, device_uid=uid)
+    device = services.logout_device(device=_own_device(request, uid))
     messages.success(request, f"{device} was revoked: its session token no longer works.")
     return redirect("panel:devices")
 
 
 @login_required
 def device_profile(request: HttpRequest, uid: str) -> HttpResponse:
-    device = get_object_or_404(AndroidDevice, user=request.user, uid=uid)
-    form = ProfileForm(
-        request.POST or None,
-        initial={
-            "poll_interval": device.poll_interval,
-            "daily_quota": device.daily_quota,
-            "lease_seconds": device.lease_seconds,
-        },
-    )
+    device = _own_device(request, uid)
+    form = ProfileForm(request.POST or None, instance=device)
     if request.method == "POST" and form.is_valid():
         services.update_profile(device=device, **form.cleaned_data)
         messages.success(request, f"Profile of {device} saved; the phone gets it when it next registers.")

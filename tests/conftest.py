@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
@@ -79,3 +82,29 @@ def api(alice: Tenant) -> APIClient:
 @pytest.fixture
 def anonymous() -> APIClient:
     return https_client()
+
+
+# ---------------------------------------------------------------- Django admin, signed in with its second factor
+
+OPERATOR_PASSWORD = "operator-passphrase-42"
+
+
+@pytest.fixture
+def operator(db) -> tuple[User, TOTPDevice]:
+    user, _ = accounts.create_user(email="ops@example.com", password=OPERATOR_PASSWORD, admin=True)
+    return user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def login(client: Client, user: User, device: TOTPDevice, token: str | None = None):
+    data = {"username": user.email, "password": OPERATOR_PASSWORD, "otp_device": device.persistent_id}
+    data["otp_token"] = token if token is not None else f"{totp(device.bin_key):06d}"
+    return client.post("/admin/login/?next=/admin/", data, secure=True)
+
+
+@pytest.fixture
+def admin_client(operator) -> Client:
+    """A staff member signed in to Django admin with password and TOTP code."""
+    client = Client()
+    response = login(client, *operator)
+    assert response.status_code == 302
+    return client

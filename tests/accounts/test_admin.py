@@ -7,36 +7,13 @@ import json
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
-from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
-from accounts.models import ApiKey, CreditAccount, User
+from accounts.models import ApiKey, CreditAccount
 from gateways.models import Gateway
+from tests.conftest import login
 from tests.fakes.smtp import SmtpSink
 
 pytestmark = pytest.mark.django_db
-PASSWORD = "operator-passphrase-42"
-
-
-@pytest.fixture
-def operator(db) -> tuple[User, TOTPDevice]:
-    user, _ = services.create_user(email="ops@example.com", password=PASSWORD, admin=True)
-    return user, TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-
-def login(client: Client, user: User, device: TOTPDevice, token: str | None = None):
-    data = {"username": user.email, "password": PASSWORD, "otp_device": device.persistent_id}
-    data["otp_token"] = token if token is not None else f"{totp(device.bin_key):06d}"
-    return client.post("/admin/login/?next=/admin/", data, secure=True)
-
-
-@pytest.fixture
-def admin_client(operator) -> Client:
-    client = Client()
-    response = login(client, *operator)
-    assert response.status_code == 302
-    return client
 
 
 def act(client: Client, model: str, action: str, pks, **fields):

@@ -21,8 +21,14 @@ class Phone:
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        response = self.session.request(method, self.server + path, headers=headers, timeout=30, **kwargs)
-        body = response.json()
+        try:
+            response = self.session.request(method, self.server + path, headers=headers, timeout=30, **kwargs)
+        except requests.RequestException as exc:
+            raise CommandError(f"{method} {path}: cannot reach {self.server} ({type(exc).__name__}).") from None
+        try:
+            body = response.json()
+        except ValueError:
+            raise CommandError(f"{method} {path}: HTTP {response.status_code}, not an XSender answer.") from None
         if response.status_code >= 400:
             raise CommandError(f"{method} {path}: HTTP {response.status_code}: {body.get('message')}")
         return body
@@ -37,7 +43,7 @@ class Command(BaseCommand):
         token.add_argument("--pairing-token")
         token.add_argument("--session-token")
         parser.add_argument("--device-uuid", default=None, help="Stable phone id (default: a new one).")
-        parser.add_argument("--sims", type=int, default=2)
+        parser.add_argument("--sims", type=int, default=2, help="SIMs to add (1-8, one per slot).")
         parser.add_argument("--fail-rate", type=float, default=0.0, help="Share of SMS reported failed (0-1).")
         parser.add_argument("--interval", type=float, default=None, help="Poll interval (default: the profile's).")
         parser.add_argument("--max-seconds", type=float, default=None, help="Stop after this long.")
@@ -47,6 +53,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not 0 <= options["fail_rate"] <= 1:
             raise CommandError("--fail-rate is between 0 and 1.")
+        if not 1 <= options["sims"] <= 8:
+            raise CommandError("--sims is between 1 and 8 (a phone has slots 0 to 7).")
         headers = {"X-Forwarded-Proto": options["forwarded_proto"]} if options["forwarded_proto"] else {}
         phone = Phone(options["server"], options["session_token"] or "", headers)
         interval = options["interval"]
