@@ -1,31 +1,40 @@
 """The one SSRF-safe fetcher for every URL the server itself downloads (email attachments).
 
-- http and https only;
-- the host is resolved here and every address it resolves to must be public (`is_global`): private,
-  loopback, link-local (169.254.169.254, the cloud metadata service), shared, multicast and reserved
-  addresses are refused — unless the host is in XSENDER_FETCH_ALLOWED_HOSTS;
+- every URL, and every redirect hop, passes the address rules of `xsender.addresses` (http(s) only, public
+  addresses only unless the host is in XSENDER_FETCH_ALLOWED_HOSTS);
 - the connection goes to the address that was checked (no second resolution: no DNS rebinding), with
   TLS verified against the host name;
-- redirects are followed by hand, at most 5, each hop checked again;
-- the body is streamed under a size cap and the whole fetch under one deadline.
+- redirects are followed by hand, at most 5;
+- the body is read under a size cap, and the whole fetch — connect, TLS handshake, request, headers, body,
+  every redirect — under one deadline (XSENDER_FETCH_TIMEOUT) that bounds each socket read by the time left,
+  so a server that drips one byte every few seconds is cut at the deadline;
+- the file name it reports (Content-Disposition or the URL's last segment) is safe to put in a header.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import http.client
+import io
+import re
 import socket
+import ssl
 import time
+import unicodedata
 from dataclasses import dataclass
 from email.message import Message as MimeHeaders
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import certifi
-import urllib3
 from django.conf import settings
+
+from xsender.addresses import AddressRefused, ResolvedTarget, check_url
 
 MAX_REDIRECTS = 5
 REDIRECTS = {301, 302, 303, 307, 308}
+CHUNK = 64 * 1024
+TOO_LONG = "Fetch took too long."
+MAX_FILENAME = 100
 
 
 class FetchError(Exception):
@@ -41,90 +50,177 @@ class FetchedFile:
     filename: str
 
 
-def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; raises FetchError once the deadline has passed."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise FetchError(TOO_LONG)
+        return left
 
 
-def resolve(host: str, port: int) -> str:
-    """The address to connect to for `host`; raises FetchError if any of its addresses is not public."""
+class _DeadlineReader(io.RawIOBase):
+    """Reads from the socket, each read waiting at most until the deadline (a per-read timeout alone would let
+    a server that drips one byte at a time hold the fetch for ever)."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        super().__init__()
+        self.sock = sock
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self.sock.settimeout(self.deadline.remaining())
+        try:
+            return self.sock.recv_into(buffer)
+        except TimeoutError:
+            raise FetchError(TOO_LONG) from None
+
+
+class _DeadlineSocket:
+    """The part of a socket http.client uses (sendall, makefile, close), bounded by the deadline. Closing is
+    left to the fetcher, which closes the real socket once the body has been read."""
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        self.sock.settimeout(self.deadline.remaining())
+        self.sock.sendall(data)
+
+    def makefile(self, *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+    def close(self) -> None:
+        pass
+
+
+def _connect(target: ResolvedTarget, deadline: _Deadline) -> socket.socket:
+    sock = socket.create_connection((target.address, target.port), timeout=deadline.remaining())
+    if target.scheme != "https":
+        return sock
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise FetchError(f"Cannot resolve {host}.") from None
-    addresses = [info[4][0] for info in infos]
-    if host not in settings.XSENDER_FETCH_ALLOWED_HOSTS:
-        refused = [a for a in addresses if not _address_allowed(a)]
-        if refused:
-            raise FetchError(f"{host} resolves to a non-public address ({refused[0]}): refused.")
-    return addresses[0]
+        sock.settimeout(deadline.remaining())  # the handshake as a whole is bounded by the socket's timeout
+        return ssl.create_default_context(cafile=certifi.where()).wrap_socket(sock, server_hostname=target.host)
+    except BaseException:
+        sock.close()
+        raise
 
 
-def _open(url: str, deadline: float) -> urllib3.BaseHTTPResponse:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError("Only http and https URLs can be fetched.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = resolve(parts.hostname, port)
-    timeout = urllib3.Timeout(total=max(0.1, deadline - time.monotonic()))
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, server_hostname=parts.hostname, assert_hostname=parts.hostname,
-            cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(), retries=False,
-        )  # fmt: skip
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+def _request(target: ResolvedTarget, sock: socket.socket, deadline: _Deadline) -> http.client.HTTPResponse:
+    parts = urlsplit(target.url)
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~") + (
+        "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?") if parts.query else ""
+    )
+    connection = http.client.HTTPConnection(target.host, target.port)  # never connects: it is given the socket
+    connection.sock = _DeadlineSocket(sock, deadline)  # type: ignore[assignment]
+    connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
     headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "XSender-Fetcher/1.0", "Accept": "*/*"}
+    for name, value in {**headers, "Connection": "close"}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    return connection.getresponse()
+
+
+def _open(url: str, deadline: _Deadline) -> tuple[http.client.HTTPResponse, socket.socket]:
+    """Checks `url`, connects to the checked address and reads the answer's headers."""
     try:
-        return pool.urlopen("GET", target, headers=headers, redirect=False, preload_content=False, retries=False)
-    except urllib3.exceptions.HTTPError as exc:
-        raise FetchError(f"Cannot fetch {parts.hostname}: {type(exc).__name__}.") from None
+        target = check_url(url)
+    except AddressRefused as exc:
+        raise FetchError(exc.message) from None
+    try:
+        sock = _connect(target, deadline)
+    except FetchError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise _failure(target, exc) from None
+    try:
+        return _request(target, sock, deadline), sock
+    except FetchError:
+        sock.close()
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        sock.close()
+        raise _failure(target, exc) from None
 
 
-def _read(response: urllib3.BaseHTTPResponse, max_bytes: int, deadline: float) -> bytes:
-    declared = response.headers.get("Content-Length")
+def _failure(target: ResolvedTarget, exc: Exception) -> FetchError:
+    if isinstance(exc, TimeoutError):
+        return FetchError(TOO_LONG)
+    return FetchError(f"Cannot fetch {target.host}: {type(exc).__name__}.")
+
+
+def _read(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
+    declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(f"File too large ({declared} bytes; limit {max_bytes}).")
     chunks, size = [], 0
     try:
-        for chunk in response.stream(64 * 1024):
+        while chunk := response.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError(f"File too large (over {max_bytes} bytes).")
-            if time.monotonic() > deadline:
-                raise FetchError("Fetch took too long.")
             chunks.append(chunk)
-    except urllib3.exceptions.HTTPError as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         raise FetchError(f"Fetch interrupted: {type(exc).__name__}.") from None
-    finally:
-        response.release_conn()
     return b"".join(chunks)
 
 
-def _filename(url: str, response: urllib3.BaseHTTPResponse) -> str:
+_REPLACED = re.compile(r'[\\/"\'`<>|:*?]')
+
+
+def safe_filename(name: str, fallback: str = "attachment") -> str:
+    """`name` made safe for a MIME header or a disk: no control or format characters (CR, LF, NUL, direction
+    overrides), no path separators or quotes, no leading or trailing dots, at most 100 characters with the
+    extension kept; `fallback` when nothing is left."""
+    kept = []
+    for char in name:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp"):
+            continue
+        kept.append(" " if category == "Zs" else char)
+    cleaned = " ".join(_REPLACED.sub("_", "".join(kept)).split()).strip(" .")
+    if len(cleaned) > MAX_FILENAME:
+        stem, dot, extension = cleaned.rpartition(".")
+        if dot and stem and len(extension) <= 16:
+            cleaned = stem[: MAX_FILENAME - len(extension) - 1].rstrip(" .") + "." + extension
+        else:
+            cleaned = cleaned[:MAX_FILENAME].rstrip(" .")
+    return cleaned or fallback
+
+
+def _filename(url: str, response: http.client.HTTPResponse) -> str:
     headers = MimeHeaders()
-    headers["Content-Disposition"] = response.headers.get("Content-Disposition", "")
-    name = headers.get_filename() or PurePosixPath(unquote(urlsplit(url).path)).name
-    return name or "attachment"
+    headers["Content-Disposition"] = response.getheader("Content-Disposition", "")
+    try:
+        name = headers.get_filename() or ""
+    except (LookupError, UnicodeError, ValueError):  # an undecodable RFC 2231 name: fall back to the URL's
+        name = ""
+    return safe_filename(name or PurePosixPath(unquote(urlsplit(url).path)).name)
 
 
 def safe_fetch(url: str, *, max_bytes: int | None = None, timeout: float | None = None) -> FetchedFile:
     """Downloads `url` under the rules above. Raises FetchError with a reason safe to show to the tenant."""
     max_bytes = max_bytes or settings.XSENDER_FETCH_MAX_BYTES
-    deadline = time.monotonic() + (timeout or settings.XSENDER_FETCH_TIMEOUT)
+    deadline = _Deadline(timeout or settings.XSENDER_FETCH_TIMEOUT)
     for _ in range(MAX_REDIRECTS + 1):
-        response = _open(url, deadline)
-        if response.status in REDIRECTS and response.headers.get("Location"):
-            response.release_conn()
-            url = urljoin(url, response.headers["Location"])
-            continue
-        if response.status >= 400:
-            response.release_conn()
-            raise FetchError(f"The server answered HTTP {response.status}.")
-        content = _read(response, max_bytes, deadline)
-        content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
-        return FetchedFile(content=content, content_type=content_type, filename=_filename(url, response))
+        response, sock = _open(url, deadline)
+        try:
+            if response.status in REDIRECTS and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location", ""))
+                continue
+            if response.status >= 400:
+                raise FetchError(f"The server answered HTTP {response.status}.")
+            content = _read(response, max_bytes)
+            content_type = (response.getheader("Content-Type") or "application/octet-stream").split(";")[0].strip()
+            return FetchedFile(content=content, content_type=content_type, filename=_filename(url, response))
+        finally:
+            response.close()
+            sock.close()
     raise FetchError(f"More than {MAX_REDIRECTS} redirects.")

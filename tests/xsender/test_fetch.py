@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 
 from tests.fakes.http import FakeServer, Reply
-from xsender.fetch import FetchError, safe_fetch
+from xsender.fetch import FetchError, safe_fetch, safe_filename
 
 
 def serve(routes: dict[str, Reply]):
@@ -38,7 +42,9 @@ def test_loopback_is_refused_before_any_request(files):
 @pytest.mark.parametrize(
     "url",
     ["http://10.0.0.1/a", "http://192.168.1.10/a", "http://172.16.0.5/a", "http://169.254.169.254/latest/meta-data/",
-     "http://[::1]/a", "http://[fd00:ec2::254]/a", "http://100.64.0.1/a", "http://0.0.0.0/a", "http://[::ffff:127.0.0.1]/a"],
+     "http://[::1]/a", "http://[fd00:ec2::254]/a", "http://100.64.0.1/a", "http://0.0.0.0/a", "http://[::ffff:127.0.0.1]/a",
+     "http://[64:ff9b::a9fe:a9fe]/a", "http://[64:ff9b:1::a00:1]/a", "http://[2002:7f00:1::1]/a", "http://[::127.0.0.1]/a",
+     "http://127.1/a", "http://2130706433/a", "http://0x7f000001/a", "http://0177.0.0.1/a"],
 )  # fmt: skip
 def test_private_link_local_and_metadata_addresses_are_refused(url):
     with pytest.raises(FetchError, match="non-public"):
@@ -99,3 +105,80 @@ def test_http_error_is_reported(files, settings):
     server, _ = files
     with pytest.raises(FetchError, match="HTTP 404"):
         safe_fetch(f"{server.url}/missing")
+
+
+class Dripper:
+    """A loopback server that answers with `head`, then one byte of `drip` every `every` seconds."""
+
+    def __init__(self, head: bytes, drip: bytes, every: float) -> None:
+        self.head, self.drip, self.every = head, drip, every
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/file"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(self.head)
+            for byte in self.drip:
+                if self.stop.wait(self.every):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def __enter__(self) -> Dripper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("head", "drip"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", b"x" * 1000),  # the body drips
+        (b"HTTP/1.1 200 OK\r\n", b"X-Slow: " + b"y" * 1000),  # the headers drip
+        (b"", b"HTTP/1.1 200 OK\r\n" * 100),  # even the status line drips
+    ],
+)
+def test_a_server_dripping_one_byte_at_a_time_is_cut_at_the_deadline(settings, head, drip):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.XSENDER_FETCH_TIMEOUT = 1.5
+    with Dripper(head, drip, every=0.2) as server:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="too long"):
+            safe_fetch(server.url)
+        elapsed = time.monotonic() - started
+    assert 1.4 < elapsed < 2.5
+
+
+def test_a_remote_filename_with_a_line_break_arrives_without_it(settings):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    disposition = "attachment; filename*=UTF-8''a%0D%0ABcc%3A%20x%40evil.test.pdf"
+    routes = {"/f": Reply(200, b"%PDF", {"Content-Type": "application/pdf", "Content-Disposition": disposition})}
+    with serve(routes) as server:
+        fetched = safe_fetch(f"{server.url}/f")
+    assert fetched.filename == "aBcc_ x@evil.test.pdf"
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("report\r\nBcc: x@evil.test.pdf", "reportBcc_ x@evil.test.pdf"),
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ('in"voice\x00.pdf', "in_voice.pdf"),
+        ("\u202egpj.exe", "gpj.exe"),
+        ("...", "attachment"),
+        ("", "attachment"),
+        ("a" * 300 + ".pdf", "a" * 96 + ".pdf"),
+    ],
+)
+def test_filenames_are_made_safe_for_headers_and_disks(name, safe):
+    assert safe_filename(name) == safe
