@@ -26,6 +26,7 @@ ENV = {
     "REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14"),
     "DEBUG": "false",
     "SECRET_KEY": "bench-only-secret-key-" + "b" * 40,
+    "XSENDER_ENCRYPTION_KEY": "YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS14eHh4eHg=",  # required with DEBUG off
     "XSENDER_ALLOW_INSECURE_HTTP": "true",
     "SECURE_SSL_REDIRECT": "false",
     "XSENDER_ADMIN_2FA": "false",

@@ -31,6 +31,12 @@ USE_I18N = False
 XSENDER_ALLOW_INSECURE_HTTP = env.bool("XSENDER_ALLOW_INSECURE_HTTP", default=False)
 XSENDER_TRUSTED_PROXIES = env.list("XSENDER_TRUSTED_PROXIES", default=[])
 XSENDER_ENCRYPTION_KEY = env.str("XSENDER_ENCRYPTION_KEY", default="")
+if not XSENDER_ENCRYPTION_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "XSENDER_ENCRYPTION_KEY is not set: it encrypts gateway credentials at rest. Generate one with "
+        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`, export it "
+        "and keep it safe (or set DEBUG=true for development)."
+    )
 XSENDER_BASE_URL = env.str("XSENDER_BASE_URL", default="http://127.0.0.1:8000")
 XSENDER_MAX_BODY_BYTES = env.int("XSENDER_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 XSENDER_MAX_RECIPIENTS = env.int("XSENDER_MAX_RECIPIENTS", default=1000)

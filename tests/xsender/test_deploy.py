@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 
+from cryptography.fernet import Fernet
+
 from tests.system.conftest import ROOT
 
 
 def test_check_deploy_is_clean_with_production_settings():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XSENDER_", "DEBUG", "SECRET_KEY"))}
     env.update(DJANGO_SETTINGS_MODULE="xsender.settings", DEBUG="false", SECRET_KEY="p" + os.urandom(40).hex())
+    env.update(XSENDER_ENCRYPTION_KEY=Fernet.generate_key().decode())
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True,
