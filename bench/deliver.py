@@ -59,15 +59,13 @@ def _xsender(workers: int, connections: int) -> float:
         time.sleep(3)  # workers up and listening
         # The messages are accepted first (as Scheduled, so nothing is enqueued yet); the clock then runs
         # from the moment they become Pending and the workers are woken until the last one is Sent.
-        later = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        from messaging.items import EmailItem
+
+        later = timezone.now() + timedelta(days=1)
         items = [
-            {
-                "email": f"r{i}@example.com",
-                "subject": "Hello",
-                "message": "Hi",
-                "gateway_identifier": "bench-smtp",
-                "schedule_at": later,
-            }
+            EmailItem(
+                recipient=f"r{i}@example.com", subject="Hello", body="Hi", gateway="bench-smtp", schedule_at=later
+            )
             for i in range(1000)
         ]
         for _ in range(EMAILS // 1000):

@@ -44,7 +44,9 @@ def _queue(count: int) -> None:
 
     user = get_user("bench@example.com")
     add_credits(user=user, channel="sms", amount=count)
-    items = [{"number": f"+1555{i:07d}", "body": "Bench", "gateway_identifier": "android"} for i in range(1000)]
+    from messaging.items import SmsItem
+
+    items = [SmsItem(recipient=f"+1555{i:07d}", body="Bench", gateway="android") for i in range(1000)]
     for _ in range(count // 1000):
         accept_messages(principal=user, channel="sms", items=items)
 

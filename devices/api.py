@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -15,12 +16,16 @@ from rest_framework.response import Response
 
 from devices import services
 from devices.models import AndroidDevice, Sim
-from xsender.api import XSenderAPIView, ok
+from xsender.api import XSenderAPIView, ok, parse_timestamp
 from xsender.errors import NotAuthenticated as DomainNotAuthenticated
+from xsender.throttling import ClientIpThrottle, RateThrottle, limit_client
 
 
 class DeviceTokenAuthentication(BaseAuthentication):
+    """Counts every call of the caller's address (NAT-ed fleets included) before the token is even looked up."""
+
     def authenticate(self, request: Any) -> tuple[Any, AndroidDevice]:
+        limit_client(request, "device", settings.XSENDER_DEVICE_IP_RATE_LIMIT)
         header = request.META.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -53,9 +58,16 @@ def schema(request: Any = None):  # noqa: ANN201 — a decorator
     return extend_schema(request=request, responses={200: ENVELOPE}, tags=["android devices"])
 
 
+class DeviceSessionThrottle(RateThrottle):
+    """Per device session: a phone stuck in a loop cannot take the server's time from the rest of the fleet."""
+
+    def limit_for(self, request: Any, view: Any) -> tuple[str, int]:
+        return f"device:{request.auth.pk}", settings.XSENDER_DEVICE_RATE_LIMIT
+
+
 class DeviceView(XSenderAPIView):
     authentication_classes = [DeviceTokenAuthentication]
-    throttle_classes: list[Any] = []
+    throttle_classes = [DeviceSessionThrottle]
 
 
 def sim_data(sim: Sim) -> dict[str, Any]:
@@ -84,7 +96,10 @@ class RegisterInput(serializers.Serializer):
 class RegisterSessionView(XSenderAPIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
-    throttle_classes: list[Any] = []
+    # Unauthenticated: counted per caller address, so pairing tokens cannot be guessed at speed.
+    throttle_classes = [ClientIpThrottle]
+    ip_rate_scope = "register"
+    ip_rate_setting = "XSENDER_REGISTER_RATE_LIMIT"
 
     @schema(RegisterInput)
     def post(self, request: Request) -> Response:
@@ -184,10 +199,39 @@ class ReportInput(serializers.Serializer):
     statuses = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
 
 
+def parse_report(item: dict[str, Any]) -> services.DeviceReport | str:
+    """One `statuses[]` entry as a report, or the reason it cannot be one."""
+    status = str(item.get("status", "")).lower()
+    if status not in services.REPORTED:
+        return "status must be sent, delivered or failed."
+    when = item.get("delivered_at") or item.get("sent_at")
+    try:
+        at = parse_timestamp(when) if isinstance(when, str) and when else None
+    except ValueError:
+        return "Timestamps are Y-m-d H:i:s."
+    if when and not isinstance(when, str):
+        return "Timestamps are Y-m-d H:i:s."
+    return services.DeviceReport(str(item.get("uid", "")), status, at, str(item.get("error") or "")[:2000], item)
+
+
+def report_answer(answer: services.ReportAnswer) -> dict[str, Any]:
+    if not answer.success:
+        return {"uid": answer.uid, "success": False, "message": answer.message}
+    body = {"uid": answer.uid, "success": True, "changed": answer.changed, "status": answer.status}
+    return {**body, "message": answer.message} if answer.message else body
+
+
 class UpdateStatusesView(DeviceView):
     @schema(ReportInput)
     def post(self, request: Request) -> Response:
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        answers = services.apply_reports(device=request.auth, statuses=data.validated_data["statuses"])
+        parsed = [parse_report(item) for item in data.validated_data["statuses"]]
+        reports = [p for p in parsed if isinstance(p, services.DeviceReport)]
+        applied = iter(services.apply_reports(device=request.auth, reports=reports))
+        answers = [
+            report_answer(next(applied)) if isinstance(p, services.DeviceReport) else
+            {"uid": str(item.get("uid", "")), "success": False, "message": p}
+            for p, item in zip(parsed, data.validated_data["statuses"], strict=True)
+        ]  # fmt: skip
         return ok("Statuses recorded", answers)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,10 +19,9 @@ from accounts.services import hash_key
 from devices.models import PROFILE_LIMITS, AndroidDevice, PairingToken, Sim
 from gateways import services as gateways
 from gateways.models import Gateway
-from messaging.bulk import hand_to_device, lock_device_candidates
+from messaging import transitions
+from messaging.bulk import lock_device_candidates
 from messaging.models import Message, Priority, Status
-from messaging.services import StatusChange, apply_statuses
-from messaging.validation import parse_schedule_at
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
 
 POOL_IDENTIFIER = "android"
@@ -222,43 +221,16 @@ def claim_pending(*, device: AndroidDevice) -> list[Message]:
     if limit == 0:
         return []
     now = timezone.now()
-    changes = {
-        "status": Status.PROCESSING, "claimed_by_device": device.uid, "processing_at": now, "handoff_at": now,
-        "lease_expires_at": now + timedelta(seconds=device.lease_seconds), "updated_at": now,
-    }  # fmt: skip
     with transaction.atomic():
-        candidates = _lock_candidates(device, now, limit)
+        candidates = lock_device_candidates(
+            gateway_id=device.gateway_id, owner_id=device.user_id, pool_identifier=POOL_IDENTIFIER, now=now, limit=limit
+        )
         ids = [pk for pk, _, _ in sorted(candidates, key=lambda row: (-row[1], row[2], row[0]))[:limit]]
         groups = _assign(ids, quota)
         sims_of = {pk: sim_uid for sim_uid, group in groups.items() for pk in group}
-        claimed = hand_to_device(sims=sims_of, changes=changes) if sims_of else []
-        if claimed is None:  # not PostgreSQL
-            for sim_uid, group in groups.items():
-                Message.objects.filter(pk__in=group).update(**changes, device_sim=sim_uid, attempts=F("attempts") + 1)
-            claimed = list(Message.objects.filter(pk__in=sims_of))
+        claimed = transitions.claim_for_device(sims=sims_of, device_uid=device.uid, lease_seconds=device.lease_seconds)
     AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
     return sorted(claimed, key=lambda m: (-m.priority, m.created_at, m.pk))
-
-
-def _lock_candidates(device: AndroidDevice, now: datetime, limit: int) -> list[tuple[int, int, datetime]]:
-    """(id, priority, created_at) of up to `limit` due messages of the phone's gateway and as many of its
-    tenant's pool, locked (SKIP LOCKED) until the transaction ends."""
-    rows = lock_device_candidates(
-        gateway_id=device.gateway_id, owner_id=device.user_id, pool_identifier=POOL_IDENTIFIER, now=now, limit=limit
-    )
-    if rows is not None:
-        return rows
-    pool = Gateway.objects.filter(owner=device.user_id, identifier=POOL_IDENTIFIER).values_list("pk", flat=True)
-    rows = []
-    for gateway_id in [device.gateway_id, *pool]:
-        rows += (
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(gateway_id=gateway_id, status=Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("-priority", "created_at")
-            .values_list("pk", "priority", "created_at")[:limit]
-        )
-    return rows
 
 
 def priority_label(priority: int) -> str:
@@ -268,42 +240,38 @@ def priority_label(priority: int) -> str:
 # ---------------------------------------------------------------- reports
 
 
-def _timestamp(value: Any) -> datetime | None:
-    return None if value in (None, "") else parse_schedule_at(value)
+@dataclass
+class DeviceReport:
+    """A phone's report about one message, parsed by the device API."""
+
+    uid: str
+    status: str  # sent | delivered | failed
+    at: datetime | None = None
+    error: str = ""
+    raw: dict[str, Any] | None = None
 
 
-def apply_reports(*, device: AndroidDevice, statuses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Applies the phone's reports; each item answers for itself (unknown or foreign uids fail alone)."""
-    uids = [str(item.get("uid", "")) for item in statuses]
-    mine = {
-        str(m.uid): m
-        for m in Message.objects.filter(uid__in=[u for u in uids if _is_uuid(u)], claimed_by_device=device.uid)
-    }
-    answers: list[dict[str, Any]] = []
-    changes: list[tuple[int, StatusChange]] = []
-    for item, uid in zip(statuses, uids, strict=True):
-        answers.append({"uid": uid, "success": False})
-        message, status = mine.get(uid), REPORTED.get(str(item.get("status", "")).lower())
-        if message is None:
-            answers[-1]["message"] = "Message not found."
-        elif status is None:
-            answers[-1]["message"] = "status must be sent, delivered or failed."
-        else:
-            try:
-                at = _timestamp(item.get("delivered_at") or item.get("sent_at"))
-            except (TypeError, ValueError):
-                answers[-1]["message"] = "Timestamps are Y-m-d H:i:s."
-                continue
-            change = StatusChange(message, status, at, str(item.get("error") or ""), {"report": item})
-            changes.append((len(answers) - 1, change))
-    moved = apply_statuses(changes=[change for _, change in changes])
-    for (index, change), changed in zip(changes, moved, strict=True):
-        answers[index] = {
-            "uid": answers[index]["uid"],
-            "success": True,
-            "changed": changed,
-            "status": change.message.status,
-        }
+@dataclass
+class ReportAnswer:
+    uid: str
+    success: bool
+    changed: bool = False
+    status: str = ""
+    message: str = ""
+
+
+def apply_reports(*, device: AndroidDevice, reports: list[DeviceReport]) -> list[ReportAnswer]:
+    """Applies the phone's reports; each answers for itself (unknown or foreign uids fail alone, a report that
+    would move a message backwards changes nothing and says why). Queries do not grow with the reports."""
+    wanted = [r.uid for r in reports if _is_uuid(r.uid)]
+    mine = {str(m.uid): m for m in Message.objects.filter(uid__in=wanted, claimed_by_device=device.uid)}
+    answers = [ReportAnswer(uid=r.uid, success=False, message="Message not found.") for r in reports]
+    known = [(i, r) for i, r in enumerate(reports) if r.uid in mine]
+    moves = [
+        transitions.Report(mine[r.uid], REPORTED[r.status], r.at, r.error, {"report": r.raw or {}}) for _, r in known
+    ]
+    for (index, report), applied in zip(known, transitions.apply_reports(reports=moves), strict=True):
+        answers[index] = ReportAnswer(report.uid, True, applied.changed, applied.status, applied.reason)
     AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
     return answers
 

@@ -1,9 +1,9 @@
 """Bulk writes of the hot paths, in one statement each.
 
-On PostgreSQL the inserts go through `unnest()` of one array per column and the result updates through
-`UPDATE … FROM (VALUES …)`: Django's bulk_create/bulk_update spend most of their time preparing one
-parameter (or one CASE branch) per field per row, which for 1,000 recipients is most of a request.
-Other databases (the SQLite of `make run`) use Django's own bulk methods.
+Inserts go through `COPY`, result updates through `unnest()` of one array per column: Django's
+bulk_create/bulk_update spend most of their time preparing one parameter (or one CASE branch) per field per
+row, which for 1,000 recipients is most of a request. PostgreSQL only (the one database XSender runs on).
+Only messaging.transitions and the accept service call these: status moves have one home.
 """
 
 from __future__ import annotations
@@ -61,10 +61,6 @@ def new_message(values: dict[str, Any], *, gateway: Any = None) -> Message:
     return message
 
 
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _value(message: Message, column: str) -> Any:
     value = getattr(message, column)
     return json.dumps(value) if column in JSON_COLUMNS else value
@@ -77,9 +73,6 @@ _JSON_AT = [index + 1 for index, column in enumerate(INSERT_COLUMNS) if column i
 def insert_messages(messages: Sequence[Message]) -> None:
     """Inserts `messages` (COPY on PostgreSQL) and sets their primary keys. Two statements whatever the count:
     the ids are taken from the table's sequence first, so the rows go in with them."""
-    if not _postgres():
-        Message.objects.bulk_create(messages)
-        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence('messaging_message', 'id')) FROM generate_series(1, %s)",
@@ -96,16 +89,15 @@ def insert_messages(messages: Sequence[Message]) -> None:
                 copy.write_row(row)
 
 
-def update_results(messages: Sequence[Message]) -> None:
-    """Writes the delivery outcome fields of `messages` (one statement; none for no messages)."""
+def update_results(messages: Sequence[Message], tokens: Sequence[Any]) -> set[int]:
+    """Writes the delivery outcome fields of `messages`, each only while it is still Processing under the claim
+    token it was sent with (`tokens`, in the same order): a run that stalled past its lease cannot overwrite
+    what the sweeps or another run decided since. Returns the ids actually written (one statement)."""
     if not messages:
-        return
-    if not _postgres():
-        Message.objects.bulk_update(messages, list(RESULT_COLUMNS))
-        return
+        return set()
     columns = list(RESULT_COLUMNS)
     # One array parameter per column, unnested into rows: a dozen parameters for any number of messages.
-    arrays: list[list[Any]] = [[m.pk for m in messages]]
+    arrays: list[list[Any]] = [[m.pk for m in messages], list(tokens)]
     for column in columns:
         values = [getattr(m, column) for m in messages]
         arrays.append([json.dumps(v) for v in values] if column in JSON_COLUMNS else values)
@@ -113,18 +105,16 @@ def update_results(messages: Sequence[Message]) -> None:
     assignments = ", ".join(f"{c} = v.{c}" for c in columns)
     sql = (
         f"UPDATE messaging_message AS m SET {assignments} "  # noqa: S608 — constant column names only
-        f"FROM (SELECT unnest(%s::bigint[]) AS id, {unnested}) AS v WHERE m.id = v.id"
+        f"FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::uuid[]) AS held, {unnested}) AS v "
+        "WHERE m.id = v.id AND m.claim_token = v.held AND m.status = 'Processing' RETURNING m.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, arrays)
+        return {row[0] for row in cursor.fetchall()}
 
 
-def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, Any]) -> list[Message] | None:
-    """PostgreSQL: the conditional claim UPDATE returning the claimed rows, in one round trip.
-
-    Returns None on other databases (the caller then updates and selects with the ORM)."""
-    if not _postgres():
-        return None
+def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, Any]) -> list[Message]:
+    """The conditional claim UPDATE (`Pending` and due → `changes`) returning the claimed rows, in one round trip."""
     assignments = ", ".join(f"{column} = %s" for column in changes)
     if "attempts" in changes:
         assignments = assignments.replace("attempts = %s", "attempts = attempts + %s")
@@ -163,14 +153,12 @@ _PENDING_OF = (
 
 def lock_device_candidates(
     *, gateway_id: int, owner_id: int, pool_identifier: str, now: Any, limit: int
-) -> list[tuple[int, int, Any]] | None:
-    """PostgreSQL, inside a transaction: locks up to `limit` due Pending messages of a phone's own gateway and
+) -> list[tuple[int, int, Any]]:
+    """Inside a transaction: locks up to `limit` due Pending messages of a phone's own gateway and
     as many of its tenant's pool gateway, skipping rows another poll holds; (id, priority, created_at) rows.
 
     One indexed, ordered scan per gateway (an IN over both would sort every pending row of the tenant), in one
-    round trip. Returns None on other databases."""
-    if not _postgres():
-        return None
+    round trip."""
     pool = "(SELECT id FROM gateways_gateway WHERE owner_id = %s AND identifier = %s)"
     sql = (
         f"WITH own AS ({_PENDING_OF.format(gateway='%s')}), pool AS ({_PENDING_OF.format(gateway=pool)}) "  # noqa: S608 — constant SQL
@@ -181,11 +169,9 @@ def lock_device_candidates(
         return cursor.fetchall()
 
 
-def hand_to_device(*, sims: dict[int, str], changes: dict[str, Any]) -> list[Message] | None:
-    """PostgreSQL: moves the locked messages `sims` (id → SIM uid) to the phone with `changes`, returning the
-    rows, in one statement. Returns None on other databases."""
-    if not _postgres():
-        return None
+def hand_to_device(*, sims: dict[int, str], changes: dict[str, Any]) -> list[Message]:
+    """Moves the locked messages `sims` (id → SIM uid) to the phone with `changes`, returning the rows, in one
+    statement."""
     assignments = ", ".join(f"{column} = %s" for column in changes)
     sql = (
         f"UPDATE messaging_message AS m SET {assignments}, device_sim = v.sim, attempts = m.attempts + 1 "  # noqa: S608

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db import connection
 
 from gateways.backends.base import Backend, BackendError, SendResult
 from gateways.models import Gateway
-from messaging.bulk import claim_rows, update_results
-from messaging.models import Message, MessageEvent, Status
-from messaging.services import refund_failed
+from messaging import transitions
+from messaging.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -32,77 +26,13 @@ logger = logging.getLogger(__name__)
 CHUNK = 50
 
 
-def claim(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> list[Message]:
-    """Takes the still-pending, due messages among `message_ids`; another run can never take the same rows.
-
-    With `handoff` the rows are also stamped as being handed to the provider now: if this run dies before
-    recording their results, the sweeps know their outcome is unknown.
-    """
-    token = uuid.uuid4()
-    now = timezone.now()
-    changes = {
-        "status": Status.PROCESSING,
-        "claim_token": token,
-        "processing_at": now,
-        "lease_expires_at": now + timedelta(seconds=settings.XSENDER_LEASE_SECONDS),
-        "attempts": 1,  # an increment
-        "handoff_at": now if handoff else None,
-        "updated_at": now,
-    }
-    claimed = claim_rows(gateway_id=gateway_id, message_ids=message_ids, changes=changes)
-    if claimed is not None:
-        return claimed
-    Message.objects.filter(pk__in=message_ids, gateway_id=gateway_id, status=Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    ).update(**{**changes, "attempts": F("attempts") + 1})
-    return list(Message.objects.filter(pk__in=message_ids, claim_token=token).order_by("pk"))
+def record_results(gateway: Gateway, messages: list[Message], results: list[SendResult]) -> list[Message]:
+    """Writes a chunk's outcomes (messaging.transitions decides each move, refund and retry)."""
+    return transitions.record_send_results(gateway=gateway, messages=messages, results=results)
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(3600, settings.XSENDER_RETRY_BACKOFF * 2 ** max(0, attempts - 1)))
-
-
-def _apply(message: Message, result: SendResult, now: timezone.datetime) -> str:
-    """Sets the outcome of one result on `message`; returns the event kind."""
-    message.claim_token = None
-    message.lease_expires_at = None
-    message.updated_at = now
-    message.gateway_response = result.raw or {}
-    if result.ok:
-        message.status, message.sent_at = Status.SENT, now
-        message.provider_message_id, message.error = result.provider_message_id or "", ""
-        return "sent"
-    message.error = result.error[:2000]
-    if result.transient and message.attempts < settings.XSENDER_MAX_ATTEMPTS:
-        message.status, message.handoff_at = Status.PENDING, None
-        message.next_attempt_at = now + backoff(message.attempts)
-        return "retry"
-    message.status, message.failed_at = Status.FAILED, now
-    return "failed"
-
-
-def record_results(messages: list[Message], results: list[SendResult]) -> list[Message]:
-    """Writes the outcome of a chunk (one UPDATE, one INSERT of events for failures) and refunds failures."""
-    by_uid = {str(r.uid): r for r in results}
-    now = timezone.now()
-    events = []
-    for message in messages:
-        result = by_uid.get(str(message.uid)) or SendResult(
-            uid=message.uid, ok=False, transient=True, error="The gateway returned no result for this message."
-        )
-        kind = _apply(message, result, now)
-        if kind != "sent":  # a send is recorded by sent_at; events keep what went wrong, and later tracking
-            events.append(MessageEvent(message=message, kind=kind, at=now, payload={"error": message.error}))
-    with transaction.atomic():
-        update_results(messages)
-        if events:
-            MessageEvent.objects.bulk_create(events)
-        refund_failed(m for m in messages if m.status == Status.FAILED)
-    return messages
-
-
-def _batch_failure(messages: list[Message], error: str, permanent: bool) -> list[SendResult]:
-    return [SendResult(uid=m.uid, ok=False, transient=not permanent, error=error) for m in messages]
+def _batch_failure(messages: list[Message], error: str, permanent: bool, unknown: bool = False) -> list[SendResult]:
+    return [SendResult(uid=m.uid, ok=False, transient=not permanent, unknown=unknown, error=error) for m in messages]
 
 
 def _send_chunk(
@@ -116,9 +46,7 @@ def _send_chunk(
     except Exception as exc:  # noqa: BLE001 — a provider call that blew up: we cannot tell what was sent
         logger.exception("Gateway %s raised while sending; outcome unknown", gateway.identifier)
         error = f"Outcome unknown: the gateway call failed ({type(exc).__name__})."
-        if not gateway.retry_unknown_outcome:
-            error += " Not resent, to avoid a duplicate."
-        return _batch_failure(chunk, error, not gateway.retry_unknown_outcome), BackendError(error, permanent=False)
+        return _batch_failure(chunk, error, permanent=False, unknown=True), BackendError(error, permanent=False)
 
 
 def _close_connection() -> None:
@@ -134,7 +62,8 @@ class ResultWriter:
     among those the sweeps find in doubt ("Outcome unknown"): it was sent, so it is never sent again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
         self.inline = connection.in_atomic_block
         self.executor = None if self.inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="results")
         self.futures: list[Future[Any]] = []
@@ -143,9 +72,9 @@ class ResultWriter:
         if not messages:
             return
         if self.executor is None:
-            record_results(messages, results)
+            record_results(self.gateway, messages, results)
         else:
-            self.futures.append(self.executor.submit(record_results, messages, results))
+            self.futures.append(self.executor.submit(record_results, self.gateway, messages, results))
 
     def close(self) -> None:
         if self.executor is None:
@@ -185,7 +114,7 @@ def _lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
     sent = 0
     try:
         while (message_ids := batch.take()) is not None:
-            chunk = claim(gateway_id=gateway.pk, message_ids=message_ids)
+            chunk = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=message_ids)
             if not chunk:
                 continue
             results, stop = _send_chunk(backend, gateway, chunk)
@@ -193,7 +122,7 @@ def _lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
             sent += sum(1 for r in results if r.ok)
             if stop is not None:
                 # What no lane has taken yet was never handed over: it fails with the gateway, or waits to retry.
-                rest = claim(gateway_id=gateway.pk, message_ids=batch.stop(), handoff=False)
+                rest = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=batch.stop(), handoff=False)
                 writer.write(rest, _batch_failure(rest, stop.message, stop.permanent))
     finally:
         backend.close()
@@ -219,7 +148,7 @@ def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
     if gateway is None:
         return 0
     batch = _Batch(message_ids)
-    writer = ResultWriter()
+    writer = ResultWriter(gateway)
     lanes = 1 if writer.inline else max(1, min(gateway.connections, len(batch.chunks)))
     try:
         if lanes == 1:

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Channel
+from xsender.tenancy import TenantQuerySet
 
 
 class Status(models.TextChoices):
@@ -23,23 +24,6 @@ class Status(models.TextChoices):
     COMPLAINED = "Complained"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
-
-
-# Status only moves forward: a later event never moves a message to a lower rank.
-STATUS_RANK = {
-    Status.SCHEDULED: 0,
-    Status.PENDING: 1,
-    Status.PROCESSING: 2,
-    Status.SENT: 3,
-    Status.DELIVERED: 4,
-    Status.OPENED: 5,
-    Status.CLICKED: 6,
-    Status.BOUNCED: 7,
-    Status.COMPLAINED: 8,
-    Status.FAILED: 9,
-    Status.CANCELLED: 9,
-}
-TERMINAL = {Status.FAILED, Status.CANCELLED, Status.BOUNCED, Status.COMPLAINED}
 
 
 class Priority(models.IntegerChoices):
@@ -99,6 +83,8 @@ class Message(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,9 +13,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from gateways.backends import pull_providers
+from messaging import transitions
 from messaging.jobs import enqueue_delivery
-from messaging.models import IdempotencyRecord, Message, MessageEvent, Status
-from messaging.services import refund_failed
+from messaging.models import IdempotencyRecord, Message, Status
 
 logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 5000
@@ -34,9 +34,7 @@ def release_scheduled() -> int:
     now = timezone.now()
     with transaction.atomic():
         due = _lock(Message.objects.filter(status=Status.SCHEDULED, schedule_at__lte=now))
-        Message.objects.filter(pk__in=[m.pk for m in due], status=Status.SCHEDULED).update(
-            status=Status.PENDING, queued_at=now, updated_at=now
-        )
+        transitions.release_scheduled(due, now)
         enqueue_delivery(due)
     return len(due)
 
@@ -51,35 +49,13 @@ def requeue_lost() -> int:
     due = Q(next_attempt_at__lte=now)
     with transaction.atomic():
         rows = _lock(
-            Message.objects.filter(lost | due, status=Status.PENDING).exclude(gateway__provider__in=pull_providers())
+            Message.objects.filter(lost | due, status=Status.PENDING, gateway__isnull=False).exclude(
+                gateway__provider__in=pull_providers()
+            )
         )
         Message.objects.filter(pk__in=[m.pk for m in rows], status=Status.PENDING).update(queued_at=now, updated_at=now)
         enqueue_delivery(rows)
     return len(rows)
-
-
-def _expire(message: Message, now: timezone.datetime) -> str:
-    """Decides what an expired lease means for one message; returns the event kind."""
-    message.lease_expires_at = None
-    message.claim_token = None
-    if message.gateway is not None and message.gateway.provider in pull_providers():
-        message.claimed_by_device, message.device_sim = None, ""
-        if message.attempts < 2:
-            message.status = Status.PENDING
-            return "lease_expired"
-        message.status, message.failed_at = Status.FAILED, now
-        message.error = "No status report from the device before its lease expired (twice)."
-        return "failed"
-    if message.handoff_at is None:
-        message.status = Status.PENDING  # never handed to the provider: safe to send
-        return "requeued"
-    if message.gateway is not None and message.gateway.retry_unknown_outcome:
-        message.status, message.handoff_at, message.queued_at = Status.PENDING, None, now
-        message.error = "Outcome unknown (the worker stopped during the provider call); resent as the gateway allows."
-        return "requeued"
-    message.status, message.failed_at = Status.FAILED, now
-    message.error = "Outcome unknown: the worker stopped during the provider call. Not resent, to avoid a duplicate."
-    return "unknown_outcome"
 
 
 def recover_expired_leases() -> int:
@@ -87,12 +63,17 @@ def recover_expired_leases() -> int:
     now = timezone.now()
     with transaction.atomic():
         rows = _lock(Message.objects.filter(status=Status.PROCESSING, lease_expires_at__lte=now))
-        events = [MessageEvent(message=m, kind=_expire(m, now), at=now, payload={"error": m.error}) for m in rows]
-        fields = ["status", "lease_expires_at", "claim_token", "claimed_by_device", "device_sim", "failed_at", "error"]
-        Message.objects.bulk_update(rows, [*fields, "handoff_at", "queued_at"])
-        MessageEvent.objects.bulk_create(events)
-        refund_failed(m for m, e in zip(rows, events, strict=True) if e.kind == "failed")
+        transitions.expire_leases(rows, now, pull_providers())
         enqueue_delivery([m for m in rows if m.status == Status.PENDING])
+    return len(rows)
+
+
+def fail_orphans() -> int:
+    """Queued messages whose gateway was deleted without settling them (before removal went through the
+    service) would wait forever, charged: they fail, refunded."""
+    with transaction.atomic():
+        rows = _lock(transitions.pending_without_gateway())
+        transitions.fail_unsendable(rows=rows, error="Its gateway was removed before it could be sent.")
     return len(rows)
 
 
@@ -107,5 +88,6 @@ def run_sweeps() -> dict[str, int]:
         "released": release_scheduled(),
         "requeued": requeue_lost(),
         "leases_expired": recover_expired_leases(),
+        "orphans_failed": fail_orphans(),
         "idempotency_purged": purge_idempotency_records(),
     }

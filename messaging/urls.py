@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import api
+from messaging.api import views as api
 
 urlpatterns = [
     path("api/email/send", api.EmailSendView.as_view(), name="api-email-send"),

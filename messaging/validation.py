@@ -1,31 +1,43 @@
-"""Validation of send items: pure functions, no database. Every error names its field (`contact.2.number`)."""
+"""The send path's rules for one item: pure functions, no database.
+
+`check_items` turns typed items into drafts (normalised recipient, cost) or raises ValidationFailed whose
+errors carry each item's index and a neutral field name; dialects name the fields their own way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.segments import sms_segments
+from xsender.errors import FieldError, ValidationFailed
 
 SMS_TYPES = ("plain", "otp", "marketing")
 WHATSAPP_MEDIA = ("image", "video", "audio", "document")
 ATTACHMENT_TYPES = ("image", "file")
-SCHEDULE_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_ATTACHMENTS = 10
-LIMITS = {"subject": 998, "message": 1_000_000, "sender_name": 150, "body": 1600, "wa_message": 4096, "url": 2048}
+MAX_GATEWAY = 100
+# Lengths the API documents (messaging/api/schema.py reads them from here).
+LIMITS = {"subject": 998, "email_body": 1_000_000, "sender_name": 150, "sms_body": 1600, "wa_body": 4096, "url": 2048}
+# A CR or LF in a header-bound field would let a tenant add headers (Bcc:) or make the mail library refuse
+# the whole message at send time; NUL is refused everywhere (PostgreSQL cannot store it in text).
+HEADER_BREAKS = ("\r", "\n", "\x00")
 
 
 @dataclass
-class Item:
-    """One validated recipient, normalised (E.164 numbers, lower-case emails, aware schedule_at)."""
+class Draft:
+    """One checked recipient, normalised (E.164 numbers, lower-case IDNA emails, aware schedule_at)."""
 
     recipient: str
     body: str
@@ -35,62 +47,59 @@ class Item:
     media: str = ""
     media_url: str = ""
     attachments: list[dict[str, str]] = field(default_factory=list)
-    gateway_identifier: str = ""
+    gateway: str = ""
     schedule_at: datetime | None = None
     cost: int = 1
 
 
 class _Errors:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.items: list[dict[str, str]] = []
+    """Collects one item's errors: {"index", "field", "message"}."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.items: list[FieldError] = []
 
     def add(self, name: str, message: str) -> None:
-        self.items.append({"field": f"{self.prefix}.{name}", "message": message})
+        self.items.append({"index": self.index, "field": name, "message": message})
+
+    def text(self, value: str, name: str, *, limit: int, required: bool = True, header: bool = False) -> str:
+        if not value:
+            if required:
+                self.add(name, "This field is required.")
+            return ""
+        if len(value) > limit:
+            self.add(name, f"At most {limit} characters.")
+        breaks = HEADER_BREAKS if header else ("\x00",)
+        if any(c in value for c in breaks):
+            self.add(name, "Line breaks are not allowed here." if header else "NUL characters are not allowed.")
+        return value
+
+    def url(self, value: str, name: str) -> str:
+        value = self.text(value, name, limit=LIMITS["url"], header=True)
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                self.add(name, "Must be an http(s) URL.")
+        return value
+
+    def choice(self, value: str, name: str, choices: tuple[str, ...]) -> str:
+        if value not in choices:
+            self.add(name, f"Must be one of: {', '.join(c for c in choices if c)}.")
+        return value
 
 
-def _text(raw: dict[str, Any], name: str, errors: _Errors, *, required: bool, limit: int) -> str:
-    value = raw.get(name)
-    if value is None or value == "":
-        if required:
-            errors.add(name, f"The {name} field is required.")
-        return ""
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        errors.add(name, f"The {name} field must be a string.")
-        return ""
-    value = str(value)
-    if len(value) > limit:
-        errors.add(name, f"The {name} field may not be longer than {limit} characters.")
-    return value
-
-
-def _choice(raw: dict[str, Any], name: str, errors: _Errors, choices: tuple[str, ...], default: str) -> str:
-    value = raw.get(name) or default
-    if value not in choices:
-        errors.add(name, f"The {name} field must be one of: {', '.join(c for c in choices if c)}.")
-        return default
-    return value
-
-
-def _url(value: str, name: str, errors: _Errors) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        errors.add(name, f"The {name} field must be an http(s) URL.")
-    return value
-
-
-def _email(raw: dict[str, Any], errors: _Errors) -> str:
-    value = _text(raw, "email", errors, required=True, limit=254).strip()
-    if value:
-        try:
-            validate_email(value)
-        except DjangoValidationError:
-            errors.add("email", f"{value!r} is not a valid email address.")
-    return value.lower()
+def normalise_email(value: str) -> str:
+    """Lower case, with the domain in its ASCII (IDNA) form, so `bücher.example` and `xn--bcher-kva.example`
+    are one address for suppressions and duplicates. Raises ValueError for a domain IDNA refuses."""
+    local, at, domain = value.strip().rpartition("@")
+    if not at:
+        return value.strip().lower()
+    ascii_domain = idna.encode(domain, uts46=True).decode() if not domain.isascii() else domain
+    return f"{local}@{ascii_domain}".lower()
 
 
 def normalise_number(value: str) -> str | None:
-    """E.164 form of `value`, or None if it is not a valid phone number."""
+    """E.164 form of `value`, or None if it is not a possible phone number."""
     region = settings.XSENDER_DEFAULT_PHONE_REGION or None
     try:
         parsed = phonenumbers.parse(value, region)
@@ -103,119 +112,99 @@ def normalise_number(value: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _number(raw: dict[str, Any], errors: _Errors) -> str:
-    value = _text(raw, "number", errors, required=True, limit=32).strip()
+def _email_address(value: str, errors: _Errors) -> str:
+    value = errors.text(value.strip(), "recipient", limit=254, header=True)
+    if not value:
+        return ""
+    try:
+        value = normalise_email(value)
+        validate_email(value)
+    except (DjangoValidationError, ValueError, idna.IDNAError):
+        errors.add("recipient", f"{value!r} is not a valid email address.")
+    return value
+
+
+def _number(value: str, errors: _Errors) -> str:
+    value = errors.text(value.strip(), "recipient", limit=32, header=True)
     if not value:
         return ""
     number = normalise_number(value)
     if number is None:
-        errors.add("number", f"{value!r} is not a valid phone number (use international format, e.g. +15555550123).")
+        errors.add("recipient", f"{value!r} is not a valid phone number (use international format, e.g. +15555550123).")
         return ""
     return number
 
 
-def parse_schedule_at(value: Any) -> datetime:
-    """Parses `Y-m-d H:i:s` in the server's TIME_ZONE. Raises ValueError."""
-    if not isinstance(value, str):
-        raise ValueError("not a string")
-    naive = datetime.strptime(value.strip(), SCHEDULE_FORMAT)
-    return timezone.make_aware(naive, timezone.get_default_timezone())
-
-
-def _schedule(raw: dict[str, Any], errors: _Errors) -> datetime | None:
-    value = raw.get("schedule_at")
-    if value in (None, ""):
+def _schedule(value: datetime | None, errors: _Errors) -> datetime | None:
+    if value is not None and timezone.is_naive(value):
+        errors.add("schedule_at", "Must carry a time zone.")
         return None
-    try:
-        return parse_schedule_at(value)
-    except (ValueError, TypeError):
-        errors.add("schedule_at", "The schedule_at field must be in Y-m-d H:i:s format (server time zone).")
-        return None
+    return value
 
 
-def _attachments(raw: dict[str, Any], errors: _Errors) -> list[dict[str, str]]:
-    value = raw.get("attachments")
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list):
-        errors.add("attachments", "The attachments field must be a list of {type, url}.")
-        return []
-    if len(value) > MAX_ATTACHMENTS:
+def _email(item: EmailItem, errors: _Errors) -> Draft:
+    if len(item.attachments) > MAX_ATTACHMENTS:
         errors.add("attachments", f"At most {MAX_ATTACHMENTS} attachments per email.")
-    cleaned = []
-    for index, attachment in enumerate(value):
-        name = f"attachments.{index}"
-        if not isinstance(attachment, dict):
-            errors.add(name, "Each attachment must be an object with type and url.")
-            continue
-        kind = attachment.get("type")
-        if kind not in ATTACHMENT_TYPES:
-            errors.add(f"{name}.type", f"The type field must be one of: {', '.join(ATTACHMENT_TYPES)}.")
-        url = attachment.get("url")
-        if not isinstance(url, str) or not url:
-            errors.add(f"{name}.url", "The url field is required.")
-            continue
-        cleaned.append({"type": str(kind), "url": _url(url, f"{name}.url", errors)})
-    return cleaned
-
-
-def _email_item(raw: dict[str, Any], errors: _Errors) -> Item:
-    return Item(
-        recipient=_email(raw, errors),
-        subject=_text(raw, "subject", errors, required=True, limit=LIMITS["subject"]),
-        body=_text(raw, "message", errors, required=True, limit=LIMITS["message"]),
-        sender_name=_text(raw, "sender_name", errors, required=False, limit=LIMITS["sender_name"]),
-        attachments=_attachments(raw, errors),
-        gateway_identifier=_text(raw, "gateway_identifier", errors, required=False, limit=100),
-        schedule_at=_schedule(raw, errors),
+    attachments = []
+    for index, attachment in enumerate(item.attachments):
+        kind = errors.choice(attachment.kind, f"attachments.{index}.kind", ATTACHMENT_TYPES)
+        attachments.append({"type": kind, "url": errors.url(attachment.url, f"attachments.{index}.url")})
+    return Draft(
+        recipient=_email_address(item.recipient, errors),
+        subject=errors.text(item.subject, "subject", limit=LIMITS["subject"], header=True),
+        body=errors.text(item.body, "body", limit=LIMITS["email_body"]),
+        sender_name=errors.text(
+            item.sender_name, "sender_name", limit=LIMITS["sender_name"], required=False, header=True
+        ),
+        attachments=attachments,
     )
 
 
-def _sms_item(raw: dict[str, Any], errors: _Errors) -> Item:
-    body = _text(raw, "body", errors, required=True, limit=LIMITS["body"])
-    return Item(
-        recipient=_number(raw, errors),
+def _sms(item: SmsItem, errors: _Errors) -> Draft:
+    body = errors.text(item.body, "body", limit=LIMITS["sms_body"])
+    return Draft(
+        recipient=_number(item.recipient, errors),
         body=body,
-        sms_type=_choice(raw, "sms_type", errors, SMS_TYPES, "plain"),
-        gateway_identifier=_text(raw, "gateway_identifier", errors, required=False, limit=100),
-        schedule_at=_schedule(raw, errors),
+        sms_type=errors.choice(item.sms_type or "plain", "sms_type", SMS_TYPES),
         cost=sms_segments(body) if body else 1,
     )
 
 
-def _whatsapp_item(raw: dict[str, Any], errors: _Errors) -> Item:
-    media = _choice(raw, "media", errors, ("", *WHATSAPP_MEDIA), "")
-    url = _text(raw, "url", errors, required=bool(media), limit=LIMITS["url"])
-    if url:
-        _url(url, "url", errors)
-    return Item(
-        recipient=_number(raw, errors),
-        body=_text(raw, "message", errors, required=not media, limit=LIMITS["wa_message"]),
+def _whatsapp(item: WhatsAppItem, errors: _Errors) -> Draft:
+    media = errors.choice(item.media, "media", ("", *WHATSAPP_MEDIA))
+    return Draft(
+        recipient=_number(item.recipient, errors),
+        body=errors.text(item.body, "body", limit=LIMITS["wa_body"], required=not media),
         media=media,
-        media_url=url if media else "",
-        gateway_identifier=_text(raw, "session_name", errors, required=False, limit=100),
-        schedule_at=_schedule(raw, errors),
+        media_url=errors.url(item.media_url, "media_url") if media else "",
     )
 
 
-PARSERS = {"email": _email_item, "sms": _sms_item, "whatsapp": _whatsapp_item}
-GATEWAY_FIELD = {"email": "gateway_identifier", "sms": "gateway_identifier", "whatsapp": "session_name"}
+CHECKS: dict[str, Any] = {"email": _email, "sms": _sms, "whatsapp": _whatsapp}
 
 
-def validate_items(channel: str, items: Any, prefix: str = "contact") -> tuple[list[Item], list[dict[str, str]]]:
-    """Validates every item; returns (items, errors). Errors name fields as `{prefix}.{index}.{field}`."""
-    if not isinstance(items, list) or not items:
-        return [], [{"field": prefix, "message": f"The {prefix} field must be a non-empty list of recipients."}]
+def item_errors(channel: str, items: Sequence[Item]) -> tuple[list[Draft], list[FieldError]]:
+    """Checks every item; returns (drafts, errors) — errors name `index` and a neutral field."""
+    if not items:
+        return [], [{"field": "items", "message": "At least one recipient is required."}]
     limit = settings.XSENDER_MAX_RECIPIENTS
     if len(items) > limit:
-        return [], [{"field": prefix, "message": f"At most {limit} recipients per request ({len(items)} given)."}]
-    parse = PARSERS[channel]
-    cleaned, errors = [], []
-    for index, raw in enumerate(items):
-        item_errors = _Errors(f"{prefix}.{index}")
-        if not isinstance(raw, dict):
-            item_errors.items.append({"field": f"{prefix}.{index}", "message": "Each recipient must be an object."})
-        else:
-            cleaned.append(parse(raw, item_errors))
-        errors.extend(item_errors.items)
-    return cleaned, errors
+        return [], [{"field": "items", "message": f"At most {limit} recipients per request ({len(items)} given)."}]
+    check = CHECKS[channel]
+    drafts, errors = [], []
+    for index, item in enumerate(items):
+        collected = _Errors(index)
+        draft = check(item, collected)
+        draft.gateway = collected.text(item.gateway, "gateway", limit=MAX_GATEWAY, required=False, header=True)
+        draft.schedule_at = _schedule(item.schedule_at, collected)
+        drafts.append(draft)
+        errors.extend(collected.items)
+    return drafts, errors
+
+
+def check_items(channel: str, items: Sequence[Item]) -> list[Draft]:
+    """The drafts of `items`; raises ValidationFailed naming every bad field of every item."""
+    drafts, errors = item_errors(channel, items)
+    if errors:
+        raise ValidationFailed(errors, message=errors[0]["message"])
+    return drafts

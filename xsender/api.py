@@ -1,21 +1,29 @@
-"""The XSender dialect's edge: the envelope, the exception handler and the base view every endpoint uses."""
+"""The XSender dialect: its envelope, its error rendering, its timestamps and the base view of its endpoints.
+
+Registered for `/api/` (and, with no authentication or throttle of its own, for the provider webhooks under
+`/api/webhook/`) in settings.XSENDER_DIALECTS; see xsender.dialects.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from xsender import errors
+from xsender.dialects import SERVER_ERROR, Dialect, dialect_for
 
 logger = logging.getLogger(__name__)
-HTTP_500_MESSAGE = "Server error. Retry; if it persists, share this response with support."
+HTTP_500_MESSAGE = SERVER_ERROR
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # Status codes of the XSender spec's error table.
 DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
@@ -40,8 +48,18 @@ def ok(message: str, data: Any = None, status_code: int = 200) -> Response:
     return Response(envelope(message, data), status=status_code)
 
 
-def error_body(message: str, **extra: Any) -> dict[str, Any]:
+def error_body(message: str, status: int = 400, **extra: Any) -> dict[str, Any]:
     return envelope(message, success=False, **extra)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """`Y-m-d H:i:s` in the server's TIME_ZONE, as the XSender API writes times. Raises ValueError."""
+    naive = datetime.strptime(value.strip(), TIMESTAMP_FORMAT)
+    return timezone.make_aware(naive, timezone.get_default_timezone())
+
+
+def stamp(value: datetime | None) -> str | None:
+    return timezone.localtime(value).strftime(TIMESTAMP_FORMAT) if value else None
 
 
 def _drf_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -65,16 +83,21 @@ def _drf_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     return [{"field": prefix or "non_field_errors", "message": str(detail)}]
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def _domain_response(exc: errors.DomainError) -> Response:
+    code = next((c for cls, c in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, errors.ValidationFailed):
+        extra["errors"] = [{"field": e.get("field", ""), "message": e["message"]} for e in exc.errors]
+    response = Response(error_body(exc.message, **extra), status=code)
+    if isinstance(exc, errors.Throttled):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """The XSender dialect's error for anything a view raises: the envelope with the spec's status codes."""
     if isinstance(exc, errors.DomainError):
-        code = next((c for cls, c in DOMAIN_STATUS.items() if isinstance(exc, cls)), 400)
-        extra: dict[str, Any] = {}
-        if isinstance(exc, errors.ValidationFailed):
-            extra["errors"] = exc.errors
-        response = Response(error_body(exc.message, **extra), status=code)
-        if isinstance(exc, errors.Throttled):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+        return _domain_response(exc)
     if isinstance(exc, Http404):
         return Response(error_body("Not found."), status=404)
     if isinstance(exc, drf_exceptions.ValidationError):
@@ -91,7 +114,47 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(error_body(HTTP_500_MESSAGE), status=500)
 
 
-class XSenderAPIView(APIView):
+XSENDER = Dialect(
+    name="xsender",
+    error_body=error_body,
+    handle_exception=handle_exception,
+    authentication=("accounts.authentication.ApiKeyAuthentication",),
+    throttles=("xsender.throttling.PlanRateThrottle",),
+)
+# Provider webhooks: each receiver authenticates its provider itself; exempt from the per-key throttle.
+WEBHOOKS = Dialect(name="webhooks", error_body=error_body, handle_exception=handle_exception)
+
+
+class DialectView(APIView):
+    """Base of every API view: authentication and throttles come from the dialect of the request's path,
+    unless the view names its own (the device API's session tokens, the unauthenticated pairing call)."""
+
+    authentication_classes: Any = None
+    throttle_classes: Any = None
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        self.dialect_path = request.path  # authenticators are chosen before self.request is set
+        return super().initialize_request(request, *args, **kwargs)
+
+    @property
+    def dialect(self) -> Dialect | None:
+        path = getattr(self, "dialect_path", None) or getattr(getattr(self, "request", None), "path", "")
+        return dialect_for(path)
+
+    def get_authenticators(self) -> list[Any]:
+        classes = self.authentication_classes
+        if classes is None:
+            classes = self.dialect.authentication_classes if self.dialect else []
+        return [auth() for auth in classes]
+
+    def get_throttles(self) -> list[Any]:
+        classes = self.throttle_classes
+        if classes is None:
+            classes = self.dialect.throttle_classes if self.dialect else []
+        return [throttle() for throttle in classes]
+
+
+class XSenderAPIView(DialectView):
     """Base of every XSender-dialect endpoint: rate-limit headers on every response."""
 
     def finalize_response(self, request: Any, response: Response, *args: Any, **kwargs: Any) -> Response:
@@ -103,24 +166,15 @@ class XSenderAPIView(APIView):
         return response
 
 
-def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    return JsonResponse(error_body("Not found."), status=404)
-
-
-def json_error_response(message: str, code: int) -> JsonResponse:
-    return JsonResponse(error_body(message), status=code)
-
-
-__all__ = ["XSenderAPIView", "envelope", "ok", "exception_handler", "api_not_found", "status"]
-
-
 def not_found_handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return api_not_found(request)
+    dialect = dialect_for(request.path)
+    if dialect is not None:
+        return dialect.error_response("Not found.", 404)
     return page_not_found(request, exception)
 
 
 def server_error_handler(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return json_error_response(HTTP_500_MESSAGE, 500)
+    dialect = dialect_for(request.path)
+    if dialect is not None:
+        return dialect.error_response(HTTP_500_MESSAGE, 500)
     return server_error(request)

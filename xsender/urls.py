@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from xsender.api import api_not_found
+from xsender.dialects import not_found
 from xsender.health import healthz
 
 if settings.XSENDER_ADMIN_2FA:
@@ -21,8 +21,8 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("devices.urls")),
     path("", include("panel.urls")),
-    # Anything else under /api/ is a JSON 404 in the envelope, never an HTML page (even with DEBUG).
-    re_path(r"^api/", api_not_found),
+    # Anything else under an API prefix is that dialect's JSON 404, never an HTML page (even with DEBUG).
+    re_path(r"^api/", not_found),
 ]
 
 handler404 = "xsender.api.not_found_handler"

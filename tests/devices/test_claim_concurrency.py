@@ -12,6 +12,7 @@ from django.db import connection
 from devices import services
 from devices.models import AndroidDevice
 from messaging.models import Message, Status
+from messaging.items import SmsItem
 from messaging.services import accept_messages
 
 PHONES, MESSAGES, QUOTA = 10, 5000, 300  # 10 phones x 2 SIMs x 300 = 6,000 >= 5,000
@@ -31,7 +32,7 @@ def test_ten_phones_polling_5000_messages_each_message_to_exactly_one_phone(alic
             services.add_sim(device=registration.device, slot=slot)
         services.update_profile(device=registration.device, poll_interval=5, daily_quota=QUOTA, lease_seconds=300)
         devices.append(registration.device)
-    items = [{"number": f"+1555{i:07d}", "body": f"Message {i}", "gateway_identifier": "android"} for i in range(1000)]
+    items = [SmsItem(recipient=f"+1555{i:07d}", body=f"Message {i}", gateway="android") for i in range(1000)]
     for _ in range(MESSAGES // 1000):
         accept_messages(principal=alice.user, channel="sms", items=items)
     claimed: dict[str, list[str]] = {str(d.uid): [] for d in devices}

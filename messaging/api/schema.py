@@ -1,9 +1,12 @@
-"""OpenAPI descriptions of the messaging endpoints (documentation only: validation is messaging.validation)."""
+"""OpenAPI descriptions of the XSender messaging endpoints (documentation only: the wire is parsed in wire.py and
+checked by messaging.validation, whose limits are shown here)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+
+from messaging.validation import LIMITS, SMS_TYPES, WHATSAPP_MEDIA
 
 
 class Attachment(serializers.Serializer):
@@ -13,9 +16,9 @@ class Attachment(serializers.Serializer):
 
 class EmailItem(serializers.Serializer):
     email = serializers.EmailField()
-    subject = serializers.CharField(max_length=998)
-    message = serializers.CharField()
-    sender_name = serializers.CharField(required=False, max_length=150)
+    subject = serializers.CharField(max_length=LIMITS["subject"])
+    message = serializers.CharField(max_length=LIMITS["email_body"])
+    sender_name = serializers.CharField(required=False, max_length=LIMITS["sender_name"])
     gateway_identifier = serializers.CharField(required=False)
     schedule_at = serializers.CharField(required=False, help_text="Y-m-d H:i:s in the server's time zone.")
     attachments = Attachment(many=True, required=False)
@@ -23,16 +26,16 @@ class EmailItem(serializers.Serializer):
 
 class SmsItem(serializers.Serializer):
     number = serializers.CharField(help_text="International format, e.g. +15555550123.")
-    body = serializers.CharField(max_length=1600)
-    sms_type = serializers.ChoiceField(choices=["plain", "otp", "marketing"], required=False)
+    body = serializers.CharField(max_length=LIMITS["sms_body"])
+    sms_type = serializers.ChoiceField(choices=list(SMS_TYPES), required=False)
     gateway_identifier = serializers.CharField(required=False, help_text='"android" names your phone pool.')
     schedule_at = serializers.CharField(required=False)
 
 
 class WhatsAppItem(serializers.Serializer):
     number = serializers.CharField()
-    message = serializers.CharField(required=False, max_length=4096)
-    media = serializers.ChoiceField(choices=["image", "video", "audio", "document"], required=False)
+    message = serializers.CharField(required=False, max_length=LIMITS["wa_body"])
+    media = serializers.ChoiceField(choices=list(WHATSAPP_MEDIA), required=False)
     url = serializers.URLField(required=False)
     session_name = serializers.CharField(required=False)
     schedule_at = serializers.CharField(required=False)

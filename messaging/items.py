@@ -1,0 +1,54 @@
+"""What a caller asks the send path to send: one typed item per recipient, whatever dialect or page it came from.
+
+A dialect (XSender, SendX), the panel's send form, campaigns and automations build these; `accept_messages`
+checks and charges them. Nothing here knows a wire field name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Attachment:
+    kind: str  # "image" | "file"
+    url: str
+
+
+@dataclass
+class EmailItem:
+    recipient: str
+    subject: str
+    body: str
+    sender_name: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    gateway: str = ""  # a gateway identifier; empty = the principal's default
+    schedule_at: datetime | None = None  # aware; None or past = now
+
+
+@dataclass
+class SmsItem:
+    recipient: str
+    body: str
+    sms_type: str = "plain"
+    gateway: str = ""
+    schedule_at: datetime | None = None
+
+
+@dataclass
+class WhatsAppItem:
+    recipient: str
+    body: str = ""
+    media: str = ""  # "" for text, else image | video | audio | document
+    media_url: str = ""
+    gateway: str = ""
+    schedule_at: datetime | None = None
+
+
+Item = EmailItem | SmsItem | WhatsAppItem
+ITEM_TYPES: dict[str, type[EmailItem] | type[SmsItem] | type[WhatsAppItem]] = {
+    "email": EmailItem,
+    "sms": SmsItem,
+    "whatsapp": WhatsAppItem,
+}
