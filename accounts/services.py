@@ -78,18 +78,6 @@ def add_credits(
         )
 
 
-def refund_credits(*, user: User, channel: str, amount: int, message_uid: uuid.UUID, note: str = "") -> None:
-    if amount > 0:
-        add_credits(
-            user=user,
-            channel=channel,
-            amount=amount,
-            reason=CreditEntry.Reason.REFUND,
-            note=note,
-            message_uid=message_uid,
-        )
-
-
 def balances(user: User) -> dict[str, int]:
     """{"email": 10, "sms": -1 (unlimited), ...} for every channel."""
     accounts = {a.channel: a for a in CreditAccount.objects.filter(user=user)}

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from xsender.tenancy import TenantQuerySet
+
 # The device profile's bounds, the one place they are written: the service, the panel and admin use them.
 PROFILE_LIMITS: dict[str, tuple[int, int, str]] = {
     "poll_interval": (5, 15, "The poll interval is 5 to 15 seconds."),
@@ -63,6 +65,8 @@ class AndroidDevice(models.Model):
         help_text="How long a claimed SMS waits for a report.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from gateways.backends import pull_providers
+from messaging.delivery import deliver_batch
 
 if TYPE_CHECKING:
     from messaging.models import Message
@@ -25,8 +26,6 @@ QUEUE_BY_PRIORITY = {10: "high", 5: "default", 0: "low"}
 
 
 def deliver_batch_job(gateway_id: int, message_ids: list[int]) -> int:
-    from messaging.delivery import deliver_batch
-
     return deliver_batch(gateway_id=gateway_id, message_ids=message_ids)
 
 

@@ -1,0 +1,108 @@
+"""Every URL that names an object, walked with another tenant's ids: each answers 404 and changes nothing.
+
+The walk covers every URL pattern of the panel and the APIs (Django admin aside: staff only). A new URL that
+takes an argument must be added to OBJECTS below with a way to name alice's object, or this test fails —
+so no page or endpoint can reach production without its cross-tenant check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from devices import services as devices
+from messaging.models import Message
+from tests.conftest import Tenant, https_client
+from tests.messaging.conftest import make_gateway
+
+pytestmark = pytest.mark.django_db
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if str(entry.pattern).startswith("admin/"):
+                continue
+            space = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), space)
+        elif entry.pattern.converters or "<" in str(entry.pattern):
+            yield f"{namespace}{entry.name}", entry
+
+
+@pytest.fixture
+def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
+    """alice's objects of every kind, and bob's own device session (so bob is a real phone of his own)."""
+    for channel in ("email", "sms", "whatsapp"):
+        make_gateway(alice.user, channel, f"{channel}-console", is_default=True)
+    sent = (
+        alice.client()
+        .post("/api/sms/send", {"contact": [{"number": "+15555550123", "body": "Hi"}]}, format="json")
+        .json()
+    )
+    alice_device = devices.register_session(
+        pairing_token=devices.create_pairing_token(user=alice.user)[1], device_uuid="alice-phone"
+    ).device
+    bob_session = devices.register_session(
+        pairing_token=devices.create_pairing_token(user=bob.user)[1], device_uuid="bob-phone"
+    ).session_token
+    return {
+        "message": Message.objects.get(uid=sent["data"][0]["uid"]),
+        "device": alice_device,
+        "sim": devices.add_sim(device=alice_device, slot=0),
+        "bob_session": bob_session,
+    }
+
+
+def as_bob_api(bob: Tenant, world: dict[str, Any]) -> Any:
+    return bob.client()
+
+
+def as_bob_phone(bob: Tenant, world: dict[str, Any]) -> Any:
+    client = https_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {world['bob_session']}")
+    return client
+
+
+def as_bob_in_the_panel(bob: Tenant, world: dict[str, Any]) -> Any:
+    client = Client()
+    client.force_login(bob.user)
+    return client
+
+
+Caller = Callable[[Tenant, dict[str, Any]], Any]
+# URL name → (who asks, alice's arguments, HTTP methods to try).
+OBJECTS: dict[str, tuple[Caller, Callable[[dict[str, Any]], dict[str, Any]], tuple[str, ...]]] = {
+    "api-message-status": (as_bob_api, lambda w: {"channel": "sms", "uid": w["message"].uid}, ("get",)),
+    "device-sim": (as_bob_phone, lambda w: {"uid": w["sim"].uid}, ("put", "delete")),
+    "panel:revoke-device": (as_bob_in_the_panel, lambda w: {"uid": w["device"].uid}, ("post",)),
+    "panel:device-profile": (as_bob_in_the_panel, lambda w: {"uid": w["device"].uid}, ("get", "post")),
+}
+NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
+
+
+def test_every_url_that_names_an_object_is_listed_here():
+    names = {name for name, _ in walk(get_resolver().url_patterns)}
+    unlisted = {n for n in names if n not in OBJECTS and not any(n.startswith(p) for p in NOT_OBJECTS)}
+    assert unlisted == set()
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+def test_another_tenants_object_is_a_404_and_stays_as_it_was(name, bob, world):
+    from django.urls import reverse
+
+    caller, arguments, methods = OBJECTS[name]
+    url = reverse(name, kwargs=arguments(world))
+    before = _snapshot(world)
+    client = caller(bob, world)
+    answers = [getattr(client, method)(url, {}, secure=True).status_code for method in methods]
+    assert answers == [404] * len(methods)
+    assert _snapshot(world) == before
+
+
+def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
+    message, device, sim = (type(o).objects.get(pk=o.pk) for o in (world["message"], world["device"], world["sim"]))
+    return (message.status, device.is_active, device.hashed_session_token, sim.label, sim.active)
