@@ -4,23 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from accounts.models import ApiKey, User
 from accounts.services import authenticate_api_key
+from xsender.throttling import check_failures, record_failure
 
 
 class ApiKeyAuthentication(BaseAuthentication):
+    """Past `XSENDER_API_KEY_FAILURE_LIMIT` wrong keys a minute from one address, that address gets 429 before
+    its keys are looked up. Only failures count: valid keys behind the same address are not slowed."""
+
     header = "Api-key"
 
     def authenticate(self, request: Any) -> tuple[User, ApiKey] | None:
         raw = request.META.get("HTTP_API_KEY", "").strip()
         if not raw:
             raise NotAuthenticated("Missing Api-key header.")
+        limit = settings.XSENDER_API_KEY_FAILURE_LIMIT
+        check_failures(request, "api-key", limit)
         key = authenticate_api_key(raw)
         if key is None:
+            record_failure(request, "api-key", limit)
             raise AuthenticationFailed("Invalid or revoked API key.")
         return key.user, key
 

@@ -1,56 +1,215 @@
-"""Per-key rate limit at the plan's rate, counted by one atomic Redis operation.
+"""Rate limits: one atomic Redis count per key and minute, with a bounded in-process fallback while Redis is away.
 
-DRF's cache-based throttles read, modify and write a list in the cache: two web processes racing
-each other both pass. Here one Lua script increments a fixed one-minute window and returns the count
-and the window's remaining seconds, so every process shares one exact count.
+DRF's cache-based throttles read, modify and write a list in the cache: two web processes racing each other
+both pass. Here one Lua script increments (or reads) a fixed one-minute window, so every process shares one
+exact count.
+
+Redis is not needed to send: the database is the queue. When a count cannot reach Redis, this process counts
+on its own (same limits, per process, in a dict bounded to `LOCAL_MAX_KEYS` entries) and leaves Redis alone
+for `REDIS_RETRY_SECONDS` instead of paying a failed connection on every request. The switch is logged once
+each way.
+
+Limits here: the plan's rate per API key (`PlanRateThrottle`), per client address (`ClientIpThrottle`,
+`limit_client`), per device session (`devices.api`) and failed API-key checks per address (`check_failures`,
+`record_failure`). A limit of 0 turns that limit off.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import redis
+from django.conf import settings
+from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle
 
+from xsender.middleware import client_ip
 from xsender.redis import get_redis
 
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+REDIS_RETRY_SECONDS = 5.0
+LOCAL_MAX_KEYS = 10_000
+
+# ARGV[1]: the key's lifetime; ARGV[2]: 1 to count this request, 0 to read the count only.
 _SCRIPT = """
+if ARGV[2] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-return {count, ttl}
+return count
 """
-WINDOW_SECONDS = 60
 
 
-@dataclass
+@dataclass(frozen=True)
 class RateLimitState:
     limit: int
     count: int
     retry_after: int
 
+    @property
+    def exceeded(self) -> bool:
+        return 0 < self.limit < self.count
+
+
+class _LocalCounts:
+    """Counts of this process, least recently used first: past `max_keys` the oldest go, so memory stays bounded."""
+
+    def __init__(self, max_keys: int) -> None:
+        self.max_keys = max_keys
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: str, amount: int) -> int:
+        with self._lock:
+            count = self._counts.pop(key, 0) + amount
+            self._counts[key] = count
+            while len(self._counts) > self.max_keys:
+                self._counts.popitem(last=False)
+            return count
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+@dataclass
+class _RedisHealth:
+    retry_at: float = 0.0
+    down: bool = False
+
+
+_local = _LocalCounts(LOCAL_MAX_KEYS)
+_health: dict[str, _RedisHealth] = {}
+_health_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _script(client: redis.Redis) -> Any:
+    return client.register_script(_SCRIPT)
+
+
+def _redis_failed(health: _RedisHealth, exc: Exception) -> None:
+    with _health_lock:
+        health.retry_at = time.monotonic() + REDIS_RETRY_SECONDS
+        if health.down:
+            return
+        health.down = True
+    # The exception's kind only: its text may carry the server's address.
+    logger.warning(
+        "Redis is unreachable (%s): rate limits are counted in this process until it answers again "
+        "(tried again every %.0f s).",
+        type(exc).__name__,
+        REDIS_RETRY_SECONDS,
+    )
+
+
+def _redis_answered(health: _RedisHealth) -> None:
+    with _health_lock:
+        if not health.down:
+            return
+        health.down = False
+    logger.warning("Redis answers again: rate limits are counted in Redis again.")
+
+
+def _count(key: str, amount: int) -> int:
+    """The count of `key` after adding `amount` (0 or 1): in Redis, or in this process while Redis is away."""
+    health = _health.setdefault(settings.REDIS_URL, _RedisHealth())
+    if time.monotonic() >= health.retry_at:
+        client = get_redis()
+        try:
+            count = int(_script(client)(keys=[key], args=[WINDOW_SECONDS + 1, amount], client=client))
+        except redis.RedisError as exc:
+            _redis_failed(health, exc)
+        else:
+            _redis_answered(health)
+            return count
+    return _local.add(key, amount)
+
+
+def _state(key: str, limit: int, amount: int) -> RateLimitState:
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    retry_after = max(1, WINDOW_SECONDS - int(now) % WINDOW_SECONDS)
+    if limit <= 0:
+        return RateLimitState(limit=limit, count=0, retry_after=retry_after)
+    return RateLimitState(limit=limit, count=_count(f"xsender:rl:{key}:{window}", amount), retry_after=retry_after)
+
 
 def hit(key: str, limit: int) -> RateLimitState:
     """Counts one request for `key` in the current minute."""
-    window = int(time.time() // WINDOW_SECONDS)
-    count, ttl = get_redis().eval(_SCRIPT, 1, f"xsender:rl:{key}:{window}", WINDOW_SECONDS + 1)
-    retry_after = max(1, min(int(ttl), WINDOW_SECONDS - int(time.time()) % WINDOW_SECONDS))
-    return RateLimitState(limit=limit, count=int(count), retry_after=retry_after)
+    return _state(key, limit, 1)
 
 
-class PlanRateThrottle(BaseThrottle):
-    """Uses `request.auth.rate_limit_key` and `request.auth.rate_limit` (the plan's requests per minute)."""
+def current(key: str, limit: int) -> RateLimitState:
+    """The count of `key` in the current minute, without counting."""
+    return _state(key, limit, 0)
+
+
+def limit_client(request: Any, scope: str, limit: int) -> None:
+    """Counts one request of the caller's address under `scope`; raises DRF's Throttled (429) past `limit`."""
+    state = hit(f"ip:{scope}:{client_ip(request.META)}", limit)
+    if state.exceeded:
+        raise exceptions.Throttled(wait=state.retry_after)
+
+
+def check_failures(request: Any, scope: str, limit: int) -> None:
+    """Raises DRF's Throttled (429) once the caller's address has failed `limit` times this minute under `scope`."""
+    state = current(f"fail:{scope}:{client_ip(request.META)}", limit)
+    if 0 < limit <= state.count:
+        raise exceptions.Throttled(wait=state.retry_after)
+
+
+def record_failure(request: Any, scope: str, limit: int) -> None:
+    hit(f"fail:{scope}:{client_ip(request.META)}", limit)
+
+
+class RateThrottle(BaseThrottle):
+    """Counts each request against `limit_for(request, view)`: a (key, limit) pair, or None to let it pass."""
+
+    def limit_for(self, request: Any, view: Any) -> tuple[str, int] | None:
+        raise NotImplementedError
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        key = getattr(request.auth, "rate_limit_key", None)
-        if key is None or getattr(view, "rate_limit_exempt", False):
+        target = self.limit_for(request, view)
+        if target is None:
             return True
-        state = hit(key, int(request.auth.rate_limit))
-        request.rate_limit = state
-        request._request.rate_limit = state
-        self._wait = state.retry_after
-        return state.count <= state.limit
+        self.state = hit(*target)
+        return not self.state.exceeded
 
     def wait(self) -> float:
-        return float(self._wait)
+        return float(self.state.retry_after)
+
+
+class PlanRateThrottle(RateThrottle):
+    """Uses `request.auth.rate_limit_key` and `request.auth.rate_limit` (the plan's requests per minute).
+
+    Views with `rate_limit_exempt = True` (webhook receivers) are not counted.
+    """
+
+    def limit_for(self, request: Any, view: Any) -> tuple[str, int] | None:
+        key = getattr(request.auth, "rate_limit_key", None)
+        if key is None or getattr(view, "rate_limit_exempt", False):
+            return None
+        return key, int(request.auth.rate_limit)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        allowed = super().allow_request(request, view)
+        state = getattr(self, "state", None)
+        if state is not None:
+            request.rate_limit = state
+            request._request.rate_limit = state
+        return allowed
+
+
+class ClientIpThrottle(RateThrottle):
+    """Per caller address, for unauthenticated endpoints: the view names `ip_rate_scope` and `ip_rate_setting`."""
+
+    def limit_for(self, request: Any, view: Any) -> tuple[str, int]:
+        limit = int(getattr(settings, view.ip_rate_setting))
+        return f"ip:{view.ip_rate_scope}:{client_ip(request.META)}", limit
