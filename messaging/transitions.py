@@ -196,7 +196,8 @@ def _expire(message: Message, now: datetime, pull: bool) -> str:
     if message.handoff_at is None:
         message.status = S.PENDING  # never handed to the provider: safe to send
         return "requeued"
-    if message.gateway is not None and message.gateway.retry_unknown_outcome:
+    retries_left = message.attempts < settings.XSENDER_MAX_ATTEMPTS
+    if message.gateway is not None and message.gateway.retry_unknown_outcome and retries_left:
         message.status, message.handoff_at, message.queued_at = S.PENDING, None, now
         message.error = "Outcome unknown (the worker stopped during the provider call); resent as the gateway allows."
         return "requeued"

@@ -2,16 +2,18 @@
 
 `SmtpSink(delay=0, refuse={addr: "550 ..."})` collects each message (`.messages`: envelope sender, recipients,
 parsed email) and counts connections (`.connections`). Use as a context manager; `.port` is its port.
+`delays=[4.0]` holds the first DATA replies that long (then `delay`); `data_reply="550 …"` answers every DATA
+with that refusal (the message is still recorded as received).
 Run as a process: `python -m tests.fakes.smtp --port N --out FILE` (one JSON line per message).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from email.message import Message as ParsedEmail
 from typing import Any
@@ -31,10 +33,13 @@ class Received:
 class SmtpSink:
     delay: float = 0.0
     refuse: dict[str, str] = field(default_factory=dict)
+    delays: list[float] = field(default_factory=list)
+    data_reply: str = ""
     out: str | None = None
     port: int = 0
     messages: list[Received] = field(default_factory=list)
     connections: int = 0
+    replies: int = 0  # DATA answers given (after their delay)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -60,15 +65,18 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:  # noqa: N802
-        if self.delay:
-            time.sleep(self.delay)
+        with self.lock:
+            delay = self.delays.pop(0) if self.delays else self.delay
+        if delay:
+            await asyncio.sleep(delay)  # other connections go on meanwhile, as with a real server
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), email.message_from_bytes(envelope.content))
         with self.lock:
+            self.replies += 1
             self.messages.append(received)
             if self.out:
                 with open(self.out, "a") as handle:
                     handle.write(json.dumps({"from": received.sender, "to": received.recipients}) + "\n")
-        return "250 Message accepted for delivery"
+        return self.data_reply or "250 Message accepted for delivery"
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
