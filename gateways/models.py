@@ -10,12 +10,12 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Channel
+from gateways.backends import PROVIDERS, get_backend_class
+from gateways.backends.base import Backend
 from xsender.fields import EncryptedJSONField
 
 
 def provider_choices() -> list[tuple[str, str]]:
-    from gateways.backends import PROVIDERS
-
     return [(name, name) for name in sorted(PROVIDERS)]
 
 
@@ -72,7 +72,6 @@ class Gateway(models.Model):
     def is_admin_gateway(self) -> bool:
         return self.owner_id is None
 
-    def backend(self):  # noqa: ANN201 — returns gateways.backends.base.Backend
-        from gateways.backends import get_backend_class
-
+    def backend(self) -> Backend:
+        """A fresh backend for this gateway (one per batch: it holds the batch's connection)."""
         return get_backend_class(self.provider)(self)

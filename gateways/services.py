@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +12,14 @@ from django.db import transaction
 
 from accounts.models import CHANNELS, User
 from gateways.backends import PROVIDERS, get_backend_class
-from gateways.backends.base import SendResult
+from gateways.backends.base import SECRET_MASK, Backend, SendResult
 from gateways.models import MAX_CONNECTIONS, Gateway
 from xsender.errors import ValidationFailed
+
+# Called with (gateway, force) inside remove_gateway's transaction, before the delete: raises
+# xsender.errors.Conflict to refuse the removal, or settles what depends on the gateway (see remove_gateway).
+RemovalGuard = Callable[[Gateway, bool], None]
+_removal_guards: list[RemovalGuard] = []
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -35,6 +40,9 @@ def check_gateway(*, owner: User | None, channel: str, provider: str, identifier
             "provider", f"Unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}."
         )
     backend = get_backend_class(provider)
+    masked = [key for key in backend.secret_keys if isinstance(config, dict) and config.get(key) == SECRET_MASK]
+    if masked:
+        raise ValidationFailed.single(f"config.{masked[0]}", "The secret is masked: enter it.")
     if channel not in backend.channels:
         raise ValidationFailed.single(
             "provider", f"{provider} does not send {channel}; it sends {', '.join(backend.channels)}."
@@ -73,9 +81,7 @@ def add_gateway(
     """Creates a gateway (owner None = an admin gateway). A new default unsets the owner's other defaults."""
     config = check_gateway(owner=owner, channel=channel, provider=provider, identifier=identifier, config=config)
     connections = check_connections(connections)
-    share_with = list(share_with)
-    if share_with and owner is not None:
-        raise ValidationFailed.single("share_with", "Only admin gateways can be shared with users.")
+    share_with = check_shares(owner=owner, users=share_with)
     gateway = Gateway.objects.create(
         owner=owner,
         channel=channel,
@@ -93,16 +99,51 @@ def add_gateway(
     return gateway
 
 
+def check_config_change(*, gateway: Gateway, config: Any) -> dict[str, Any]:
+    """The config `gateway` would have after a change to `config`, validated by its backend.
+
+    A secret given as the mask (********) keeps its stored value — unless an endpoint key (where the secrets
+    are sent: host, port, base_url …) changes in the same change: then every secret not entered again is
+    cleared, so that nobody can point a gateway elsewhere and have its stored secret sent there. A required
+    secret so cleared is an error that says to enter it again.
+    """
+    backend = get_backend_class(gateway.provider)
+    if not isinstance(config, dict):
+        return backend.validate_config(config)
+    stored = gateway.config or {}
+    moved = [key for key in backend.endpoint_keys if config.get(key) != stored.get(key)]
+    merged, cleared = {}, []
+    for key, value in config.items():
+        if key in backend.secret_keys and value == SECRET_MASK:
+            if moved or key not in stored:
+                cleared.append(key)
+                continue
+            value = stored[key]
+        merged[key] = value
+    _require_cleared_secrets(backend, cleared, moved)
+    return backend.validate_config(merged)
+
+
+def _require_cleared_secrets(backend: type[Backend], cleared: list[str], moved: list[str]) -> None:
+    required = [key for key in cleared if backend.config_schema.get(key, (str, False, ""))[1]]
+    if not required:
+        return
+    why = f"{', '.join(moved)} changed" if moved else "no secret is stored"
+    raise ValidationFailed.single(
+        f"config.{required[0]}", f"Enter {required[0]} again: {why}, so the stored secret was not kept."
+    )
+
+
 @transaction.atomic
 def update_gateway(*, gateway: Gateway, **changes: Any) -> Gateway:
     """Changes name, config, is_default, status, retry_unknown_outcome or connections; a config is validated by
-    its backend."""
+    its backend, masked secrets resolved as `check_config_change` says."""
     allowed = {"name", "config", "is_default", "status", "retry_unknown_outcome", "connections"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed.single(sorted(unknown)[0], "This field cannot be changed.")
     if "config" in changes:
-        changes["config"] = gateway.backend().validate_config(changes["config"])
+        changes["config"] = check_config_change(gateway=gateway, config=changes["config"])
     if "connections" in changes:
         check_connections(changes["connections"])
     for key, value in changes.items():
@@ -112,20 +153,56 @@ def update_gateway(*, gateway: Gateway, **changes: Any) -> Gateway:
     return gateway
 
 
-def share_gateway(*, gateway: Gateway, users: Iterable[User]) -> Gateway:
-    if gateway.owner_id is not None:
+def check_shares(*, owner: User | None, users: Iterable[User]) -> list[User]:
+    """The users a gateway of `owner` may be shared with: only admin gateways are shared."""
+    users = list(users)
+    if users and owner is not None:
         raise ValidationFailed.single("share_with", "Only admin gateways can be shared with users.")
-    gateway.shared_with.add(*users)
+    return users
+
+
+def share_gateway(*, gateway: Gateway, users: Iterable[User]) -> Gateway:
+    gateway.shared_with.add(*check_shares(owner=gateway.owner, users=users))
     return gateway
 
 
-def remove_gateway(*, gateway: Gateway) -> None:
-    gateway.delete()
+def set_gateway_shares(*, gateway: Gateway, users: Iterable[User]) -> Gateway:
+    """Shares an admin gateway with exactly `users` (removing the others)."""
+    gateway.shared_with.set(check_shares(owner=gateway.owner, users=users))
+    return gateway
+
+
+def register_removal_guard(guard: RemovalGuard) -> None:
+    """Adds a check every gateway removal runs (once, however often it is registered). An app whose rows
+    depend on gateways registers one from its AppConfig.ready(): gateways imports no app above it."""
+    if guard not in _removal_guards:
+        _removal_guards.append(guard)
+
+
+def unregister_removal_guard(guard: RemovalGuard) -> None:
+    if guard in _removal_guards:
+        _removal_guards.remove(guard)
+
+
+@transaction.atomic
+def remove_gateway(*, gateway: Gateway, force: bool = False) -> None:
+    """Deletes `gateway` after every removal guard agreed, all in one transaction.
+
+    Without `force` a guard refuses (xsender.errors.Conflict) while work depends on the gateway (queued
+    messages); with `force` it settles that work (fails the messages with the reason, refunds them) instead.
+    The gateway's row stays locked meanwhile, so nothing new can be queued for it.
+    """
+    locked = Gateway.objects.select_for_update().filter(pk=gateway.pk).first()
+    if locked is None:
+        return
+    for guard in list(_removal_guards):
+        guard(locked, force)
+    locked.delete()
 
 
 @dataclass
 class ProbeMessage:
-    """The fields a backend reads, for a send that is not a tenant's message (the admin's test)."""
+    """An OutgoingMessage that is not a tenant's message (the admin's test send)."""
 
     recipient: str
     channel: str

@@ -9,13 +9,13 @@ from django.db import transaction
 from accounts import services as accounts
 from accounts.models import Plan, SiteSetting, User
 from gateways import services
-from gateways.backends import get_backend_class
+from gateways.backends import PROVIDERS
+from gateways.backends.base import SECRET_MASK
 from gateways.models import Gateway
 from gateways.selectors import gateway_summary
 from xsender.errors import ValidationFailed
 
 VERSION = 1
-MASK = "********"
 PLAN_FIELDS = (
     "slug",
     "name",
@@ -55,15 +55,18 @@ def _user(email: str | None, field: str) -> User | None:
 
 
 def _import_gateway(index: int, item: dict[str, Any]) -> None:
+    """Adds or updates one gateway; a masked secret keeps the stored one unless the endpoint changes."""
     field = f"gateways.{index}"
+    if item["provider"] not in PROVIDERS:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ValidationFailed.single(f"{field}.provider", f"Unknown provider {item['provider']!r}; known: {known}.")
     owner = _user(item.get("owner"), f"{field}.owner")
     existing = Gateway.objects.filter(owner=owner, identifier=item["identifier"]).first()
     config = dict(item.get("config") or {})
-    masked = [k for k, v in config.items() if v == MASK]
+    masked = [k for k, v in config.items() if v == SECRET_MASK]
     if masked and existing is None:
         raise ValidationFailed.single(f"{field}.config.{masked[0]}", "Secret is masked: export with --with-secrets.")
     if existing is not None:
-        config.update({k: existing.config.get(k) for k in masked})
         services.update_gateway(
             gateway=existing, name=item.get("name", ""), config=config, is_default=item.get("is_default", False),
             status=item.get("status", Gateway.Status.ACTIVE), retry_unknown_outcome=item.get("retry_unknown_outcome", False),
@@ -71,7 +74,6 @@ def _import_gateway(index: int, item: dict[str, Any]) -> None:
         )  # fmt: skip
         gateway = existing
     else:
-        get_backend_class(item["provider"])  # a clear error for an unknown provider comes from add_gateway too
         gateway = services.add_gateway(
             owner=owner, channel=item["channel"], provider=item["provider"], identifier=item["identifier"],
             name=item.get("name", ""), config=config, is_default=item.get("is_default", False),

@@ -28,7 +28,7 @@ def get_backend_class(provider: str) -> type[Backend]:
     return getattr(import_module(module), name)
 
 
-# Gateways whose messages are not pushed by workers but claimed by devices (their Backend.pushes is False).
+# Gateways whose messages are not pushed by workers but claimed by devices.
 PULL_PROVIDERS = ("android",)
 
 

@@ -1,31 +1,105 @@
-"""The contract every provider backend fulfils: `send(messages) -> list[SendResult]`, one result per message."""
+"""The contract between XSender and a provider.
+
+Outbound — `Backend(gateway).send(messages) -> list[SendResult]`, one result per message, then `close()`:
+
+- `messages` are `OutgoingMessage`s: the attributes below, nothing else (a `messaging.models.Message` row, or
+  `gateways.services.ProbeMessage` for the admin's test send);
+- a result says `ok` (with the provider's message id), or not ok and `transient` (worth retrying later) or
+  permanent, or `unknown` (the call may have reached the provider and its answer was lost). A backend reports
+  what happened; whether to retry, fail or refund is the delivery's decision, not the backend's;
+- isolation is per message: anything that goes wrong building or sending one message (a line break in a
+  header, an encoding error, an attachment that cannot be fetched, a refused media URL, a config key missing,
+  an answer the backend did not expect) fails that message alone, permanently, with its reason;
+- only a gateway-wide failure (connection refused, credentials refused) raises `BackendError`: before the
+  first message was handed over, the whole batch fails with it; part-way, see `send_each`;
+- a URL handed to a provider that downloads it itself passes the address rules first (`check_handoff_url`);
+  attachments are fetched by us through the safe fetcher, once per URL between `send()` and `close()`.
+
+Inbound — for provider webhooks: `verify(request)` says whether a request really comes from the provider for
+this gateway (default: no, an unverifiable source is refused), and `parse_events(request)` turns it into
+`ProviderEvent`s (default: none). A backend that receives events overrides both.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import traceback
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from django.conf import settings
+from django.core.mail import BadHeaderError
+
+from xsender.addresses import AddressRefused, check_url
 from xsender.errors import ValidationFailed
+from xsender.fetch import FetchedFile, FetchError, safe_fetch
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from gateways.models import Gateway
-    from messaging.models import Message
+
+logger = logging.getLogger(__name__)
+
+SECRET_MASK = "********"  # how a stored secret is shown back, and what "keep the stored secret" is written as
+
+# A backend keeps at most this many fetched attachments' worth of bytes for reuse within a batch.
+ATTACHMENT_CACHE_FILES = 5
+
+EventStatus = Literal["Sent", "Delivered", "Opened", "Clicked", "Bounced", "Complained", "Failed"]
+EVENT_STATUSES: tuple[str, ...] = EventStatus.__args__  # type: ignore[attr-defined]
+
+
+@runtime_checkable
+class OutgoingMessage(Protocol):
+    """What a backend may read of a message."""
+
+    uid: uuid.UUID
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    sender_name: str
+    sms_type: str
+    media: str
+    media_url: str
+    attachments: list[dict[str, str]]
 
 
 @dataclass
 class SendResult:
-    uid: Any
+    uid: uuid.UUID | None
     ok: bool
     provider_message_id: str = ""
     transient: bool = False
     error: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    unknown: bool = False  # the call may have reached the provider and its answer was lost
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One delivery event a provider reported about one of its messages."""
+
+    provider_message_id: str
+    status: EventStatus
+    occurred_at: datetime | None
+    detail: dict[str, Any]
+    event_id: str  # the provider's id of this event, to drop a repeated delivery of it
+
+    def __post_init__(self) -> None:
+        if self.status not in EVENT_STATUSES:
+            raise ValueError(f"Unknown event status {self.status!r}; one of {', '.join(EVENT_STATUSES)}.")
 
 
 class BackendError(Exception):
-    """A failure beyond one message (connection refused, auth failed). `permanent` decides retry vs fail;
-    `in_flight` says the message being sent may have reached the provider (its outcome is unknown)."""
+    """A failure beyond one message (connection refused, auth failed). `permanent` says whether retrying can
+    help; `in_flight` says the message being sent may have reached the provider (its outcome is unknown)."""
 
     def __init__(self, message: str, permanent: bool = False, in_flight: bool = False) -> None:
         super().__init__(message)
@@ -34,22 +108,68 @@ class BackendError(Exception):
         self.in_flight = in_flight
 
 
-class Backend:
-    """Base of every provider backend.
+class MessageRefused(Exception):
+    """This one message cannot be sent as it is (bad content, a refused URL). It fails alone, permanently."""
 
-    `config_schema` maps each config key to (type, required, description); `secret_keys` name the keys
-    never shown back. `validate_config` rejects a missing or unknown key with a clear error.
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def check_handoff_url(url: str, what: str = "Media URL") -> None:
+    """Raises MessageRefused unless `url` passes the address rules (resolved and classified, never connected
+    to): for URLs a provider downloads from inside its own network."""
+    try:
+        check_url(url)
+    except AddressRefused as exc:
+        raise MessageRefused(f"{what} refused: {exc.message}") from None
+
+
+def check_header_fields(message: OutgoingMessage) -> None:
+    """Raises MessageRefused if a field that becomes an email header holds a line break or a NUL."""
+    for name, value in (("subject", message.subject), ("sender_name", message.sender_name)):
+        if any(char in (value or "") for char in "\r\n\0"):
+            raise MessageRefused(f"The {name.replace('_', ' ')} contains a line break or NUL: not sent.")
+
+
+_HEADER = re.compile(r"for header '([\w-]+)'")
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why one message failed, in words safe to show to its sender (never a config value)."""
+    if isinstance(exc, MessageRefused):
+        return exc.message
+    if isinstance(exc, FetchError):
+        return f"Attachment not fetched: {exc.message}"
+    if isinstance(exc, BadHeaderError):
+        header = _HEADER.search(str(exc))
+        return f"The {header.group(1) if header else 'header'} header contains a line break: not sent."
+    if isinstance(exc, UnicodeError):
+        return f"The message cannot be encoded ({type(exc).__name__}): not sent."
+    if isinstance(exc, KeyError):
+        return f"Cannot build the message: {exc.args[0]!r} is missing."
+    return f"Cannot send this message ({type(exc).__name__})."
+
+
+class Backend:
+    """Base of every provider backend (the contract is in this module's docstring).
+
+    `config_schema` maps each config key to (type, required, description); `secret_keys` name the keys never
+    shown back; `endpoint_keys` name the keys that decide where (and how) the secrets travel — changing one
+    clears the stored secrets unless they are entered again (gateways.services.update_gateway).
+    `validate_config` rejects a missing or unknown key with a clear error.
     """
 
     provider: ClassVar[str]
     channels: ClassVar[tuple[str, ...]]
     config_schema: ClassVar[dict[str, tuple[type, bool, str]]] = {}
     secret_keys: ClassVar[tuple[str, ...]] = ()
-    pushes: ClassVar[bool] = True  # False for pull gateways (Android devices claim their messages)
+    endpoint_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.config = dict(gateway.config or {})
+        self._fetched: OrderedDict[str, FetchedFile | FetchError] = OrderedDict()
 
     @classmethod
     def validate_config(cls, config: Any) -> dict[str, Any]:
@@ -75,37 +195,89 @@ class Backend:
     @classmethod
     def public_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         """The config with every secret masked, safe for responses and logs."""
-        return {k: ("********" if k in cls.secret_keys else v) for k, v in (config or {}).items()}
+        return {k: (SECRET_MASK if k in cls.secret_keys else v) for k, v in (config or {}).items()}
 
-    def send(self, messages: Sequence[Message]) -> list[SendResult]:
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         raise NotImplementedError
 
-    def send_each(self, messages: Sequence[Any], send_one: Callable[[Any], SendResult]) -> list[SendResult]:
-        """Sends one by one. When the connection fails part-way, what was sent stays sent, the message in
-        flight is an unknown outcome (resent only if the gateway allows it), the rest was never handed over."""
+    def send_each(
+        self, messages: Sequence[OutgoingMessage], send_one: Callable[[OutgoingMessage], SendResult]
+    ) -> list[SendResult]:
+        """Sends one by one through `send_one`, which returns a message's result or raises.
+
+        Any exception but BackendError fails that message alone, permanently, with its reason. A BackendError
+        on the first message, not in flight, is raised: nothing was handed over, the batch fails as a whole.
+        Part-way, what was sent stays sent, the message in flight has an unknown outcome, and the rest was
+        never handed over (transient or permanent as the error says).
+        """
         results: list[SendResult] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             try:
                 results.append(send_one(message))
             except BackendError as exc:
                 if not results and not exc.in_flight:
                     raise
-                rest = list(messages[len(results) :])
-                if exc.in_flight:
-                    retry = bool(getattr(self.gateway, "retry_unknown_outcome", False))
-                    error = f"Outcome unknown: {exc.message}"
-                    results.append(SendResult(uid=rest.pop(0).uid, ok=False, transient=retry, error=error))
-                results += [
-                    SendResult(uid=m.uid, ok=False, transient=not exc.permanent, error=exc.message) for m in rest
-                ]
-                break
+                return results + self._stopped(messages[index:], exc)
+            except Exception as exc:  # noqa: BLE001 — isolation: what breaks one message fails that message only
+                results.append(self._failed(message, exc))
         return results
 
+    def _failed(self, message: OutgoingMessage, exc: Exception) -> SendResult:
+        if not isinstance(exc, MessageRefused | FetchError):
+            where = traceback.extract_tb(exc.__traceback__)[-1]  # the place, never the text: it may hold a secret
+            logger.warning(
+                "%s: message %s failed with %s at %s:%s",
+                self.gateway.identifier, message.uid, type(exc).__name__, where.filename, where.lineno,
+            )  # fmt: skip
+        return SendResult(uid=message.uid, ok=False, transient=False, error=failure_reason(exc))
+
+    @staticmethod
+    def _stopped(rest: Sequence[OutgoingMessage], exc: BackendError) -> list[SendResult]:
+        results = []
+        if exc.in_flight:
+            error = f"Outcome unknown: {exc.message}"
+            results.append(SendResult(uid=rest[0].uid, ok=False, unknown=True, error=error))
+            rest = rest[1:]
+        return results + [SendResult(uid=m.uid, ok=False, transient=not exc.permanent, error=exc.message) for m in rest]
+
+    def fetch_attachment(self, url: str) -> FetchedFile:
+        """`url` through the safe fetcher, fetched once between `send()` and `close()` and reused for every
+        recipient (a failure too). Raises FetchError."""
+        if url not in self._fetched:
+            try:
+                self._fetched[url] = safe_fetch(url)
+            except FetchError as exc:
+                self._fetched[url] = exc
+            self._trim_attachments()
+        self._fetched.move_to_end(url)
+        cached = self._fetched[url]
+        if isinstance(cached, FetchError):
+            raise FetchError(cached.message)
+        return cached
+
+    def _trim_attachments(self) -> None:
+        """Forgets the least recently used files beyond the cache's size (a few files of the largest size)."""
+        budget = ATTACHMENT_CACHE_FILES * settings.XSENDER_FETCH_MAX_BYTES
+        while len(self._fetched) > 1:
+            held = sum(len(f.content) for f in self._fetched.values() if isinstance(f, FetchedFile))
+            if held <= budget and len(self._fetched) <= 1000:
+                return
+            self._fetched.popitem(last=False)
+
     def close(self) -> None:
-        """Releases connections opened by `send` (called once per batch)."""
+        """Releases what `send` opened (connections, fetched attachments); called once per batch."""
+        self._fetched.clear()
+
+    def verify(self, request: HttpRequest) -> bool:
+        """Whether `request` really comes from this gateway's provider. By default nothing is verifiable."""
+        return False
+
+    def parse_events(self, request: HttpRequest) -> list[ProviderEvent]:
+        """The events a verified `request` reports. By default none."""
+        return []
 
 
-def request_sent(exc: Exception) -> bool:
+def request_sent(exc: BaseException | None) -> bool:
     """Whether a failed HTTP call may have reached the provider: only a failure to connect proves it did not."""
     import requests
 
@@ -120,6 +292,7 @@ class HttpBackend(Backend):
 
     default_base_url: ClassVar[str] = ""
     timeout: ClassVar[float] = 20.0
+    endpoint_keys = ("base_url",)
 
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
@@ -135,8 +308,11 @@ class HttpBackend(Backend):
             self._session.headers["User-Agent"] = "XSender/1.0"
         return self._session
 
-    def post(self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        """POSTs JSON; returns (status, parsed body). A connection failure raises a temporary BackendError."""
+    def post(
+        self, path: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """POSTs JSON; returns (status, body as a JSON object). A failed call raises a temporary BackendError,
+        in flight unless the connection itself failed."""
         import requests
 
         try:
@@ -144,14 +320,17 @@ class HttpBackend(Backend):
                 self.base_url + path, json=payload, headers=headers or {}, timeout=self.timeout
             )
         except requests.RequestException as exc:
-            raise BackendError(f"{self.provider}: cannot reach the provider ({type(exc).__name__}).") from None
+            raise BackendError(
+                f"{self.provider}: cannot reach the provider ({type(exc).__name__}).", in_flight=request_sent(exc)
+            ) from None
         try:
             body = response.json()
         except ValueError:
             body = {"text": response.text[:500]}
-        return response.status_code, body
+        return response.status_code, body if isinstance(body, dict) else {"body": body}
 
     def close(self) -> None:
+        super().close()
         if self._session is not None:
             self._session.close()
             self._session = None

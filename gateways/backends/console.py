@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from gateways.backends.base import Backend, SendResult
+from gateways.backends.base import Backend, OutgoingMessage, SendResult
 
 logger = logging.getLogger("xsender.console")
 
@@ -19,14 +19,13 @@ class ConsoleBackend(Backend):
         "fail_transient": (bool, False, "Fail every message with a temporary error (to try retries)."),
     }
 
-    def send(self, messages: Sequence) -> list[SendResult]:
-        results = []
-        for message in messages:
-            if self.config.get("fail") or self.config.get("fail_transient"):
-                transient = bool(self.config.get("fail_transient"))
-                error = "Console gateway configured to fail" + (" temporarily." if transient else ".")
-                results.append(SendResult(uid=message.uid, ok=False, transient=transient, error=error))
-                continue
-            logger.info("[%s] to %s: %s", message.channel, message.recipient, (message.subject or message.body)[:80])
-            results.append(SendResult(uid=message.uid, ok=True, provider_message_id=f"console-{uuid.uuid4().hex[:12]}"))
-        return results
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
+        if self.config.get("fail") or self.config.get("fail_transient"):
+            transient = bool(self.config.get("fail_transient"))
+            error = "Console gateway configured to fail" + (" temporarily." if transient else ".")
+            return SendResult(uid=message.uid, ok=False, transient=transient, error=error)
+        logger.info("[%s] to %s: %s", message.channel, message.recipient, (message.subject or message.body)[:80])
+        return SendResult(uid=message.uid, ok=True, provider_message_id=f"console-{uuid.uuid4().hex[:12]}")
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        return self.send_each(messages, self._send_one)

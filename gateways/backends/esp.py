@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from email.utils import formataddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 
-from gateways.backends.base import Backend, BackendError, SendResult
+from gateways.backends.base import (
+    Backend,
+    BackendError,
+    OutgoingMessage,
+    SendResult,
+    check_header_fields,
+    request_sent,
+)
 from xsender.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from gateways.models import Gateway
 
 # ESP → (anymail backend, {our config key: anymail's keyword}).
 ESPS: dict[str, tuple[str, dict[str, str]]] = {
@@ -43,6 +54,7 @@ class EspBackend(Backend):
         "base_url": (str, False, "The ESP's API URL (default: the ESP's own)."),
     }
     secret_keys = ("api_key", "secret_key")
+    endpoint_keys = ("esp", "base_url")  # which service, at which URL, receives the key
 
     @classmethod
     def validate_config(cls, config: Any) -> dict[str, Any]:
@@ -53,31 +65,32 @@ class EspBackend(Backend):
             )
         return config
 
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
         self.connection: Any = None
 
     def _connect(self) -> Any:
-        name, keys = ESPS[self.config["esp"]]
-        kwargs = {anymail: self.config[ours] for ours, anymail in keys.items() if ours in self.config}
-        if self.config.get("base_url"):
-            kwargs["api_url"] = self.config["base_url"]
-        connection = get_connection(f"anymail.backends.{name}.EmailBackend", fail_silently=False, **kwargs)
-        connection.open()
+        try:
+            name, keys = ESPS[self.config["esp"]]
+            kwargs = {anymail: self.config[ours] for ours, anymail in keys.items() if ours in self.config}
+            if self.config.get("base_url"):
+                kwargs["api_url"] = self.config["base_url"]
+            connection = get_connection(f"anymail.backends.{name}.EmailBackend", fail_silently=False, **kwargs)
+            connection.open()
+        except (KeyError, ImproperlyConfigured, AnymailError) as exc:
+            raise BackendError(
+                f"The ESP gateway's config is incomplete ({type(exc).__name__}).", permanent=True
+            ) from None
         return connection
 
-    def _send_one(self, message: Any) -> SendResult:
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
+        check_header_fields(message)
         sender = self.config["from_email"]
         if message.sender_name:
             sender = formataddr((message.sender_name, sender))
         email = EmailMessage(message.subject, message.body, sender, [message.recipient], connection=self.connection)
         for attachment in message.attachments or []:
-            from xsender.fetch import FetchError, safe_fetch
-
-            try:
-                fetched = safe_fetch(attachment["url"])
-            except FetchError as exc:
-                return SendResult(uid=message.uid, ok=False, error=f"Attachment not fetched: {exc.message}")
+            fetched = self.fetch_attachment(attachment["url"])
             email.attach(fetched.filename, fetched.content, fetched.content_type)
         try:
             email.send()
@@ -87,8 +100,8 @@ class EspBackend(Backend):
             status = getattr(exc, "status_code", None)
             if status in (401, 403):
                 raise BackendError(f"The ESP refused the credentials (HTTP {status}).", permanent=True) from None
-            if status is None:
-                raise BackendError("No answer from the ESP.", in_flight=True) from None
+            if status is None:  # no HTTP answer: in flight unless the connection itself failed
+                raise BackendError("No answer from the ESP.", in_flight=request_sent(exc.__cause__ or exc)) from None
             return SendResult(
                 uid=message.uid, ok=False, transient=status == 429 or status >= 500, error=f"ESP HTTP {status}"
             )
@@ -106,12 +119,13 @@ class EspBackend(Backend):
             raw={"status": sorted(status.status or [])},
         )
 
-    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         if self.connection is None:
             self.connection = self._connect()
         return self.send_each(messages, self._send_one)
 
     def close(self) -> None:
+        super().close()
         if self.connection is not None:
             self.connection.close()
             self.connection = None

@@ -1,6 +1,8 @@
 """SMTP: Django's SMTP EmailBackend, one connection per batch.
 
 Reply codes (RFC 5321 §4.2.1): 4xx is a temporary failure (retry), 5xx a permanent one (fail the message).
+A message that cannot be built (a line break in a header, an attachment not fetched) fails alone: it is
+refused before any of its bytes reach the server, so the connection carries on with the next one.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from email.utils import formataddr, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend
 
-from gateways.backends.base import Backend, BackendError, SendResult
+from gateways.backends.base import Backend, BackendError, OutgoingMessage, SendResult, check_header_fields
+
+if TYPE_CHECKING:
+    from gateways.models import Gateway
 
 
 class SmtpBackend(Backend):
@@ -31,12 +36,16 @@ class SmtpBackend(Backend):
         "from_email": (str, True, "Envelope and header sender, e.g. noreply@example.com."),
     }
     secret_keys = ("password",)
+    # Where the password goes, and whether it travels encrypted.
+    endpoint_keys = ("host", "port", "use_tls", "use_ssl")
 
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
         self.connection: EmailBackend | None = None
 
     def _connect(self) -> EmailBackend:
+        if not self.config.get("host") or not self.config.get("from_email"):
+            raise BackendError("The SMTP gateway's config lacks host or from_email.", permanent=True)
         port = int(self.config.get("port", 465 if self.config.get("use_ssl") else 587))
         connection = EmailBackend(
             host=self.config["host"],
@@ -56,7 +65,8 @@ class SmtpBackend(Backend):
             raise BackendError(f"Cannot connect to the SMTP server: {type(exc).__name__}.") from None
         return connection
 
-    def _email(self, message: Any, connection: EmailBackend) -> EmailMessage:
+    def _email(self, message: OutgoingMessage, connection: EmailBackend) -> EmailMessage:
+        check_header_fields(message)
         sender = self.config["from_email"]
         if message.sender_name:
             sender = formataddr((message.sender_name, sender))
@@ -66,17 +76,14 @@ class SmtpBackend(Backend):
             message.subject, message.body, sender, [message.recipient], connection=connection, headers=headers
         )
         for attachment in message.attachments or []:
-            from xsender.fetch import safe_fetch
-
-            fetched = safe_fetch(attachment["url"])
+            fetched = self.fetch_attachment(attachment["url"])
             email.attach(fetched.filename, fetched.content, fetched.content_type)
         return email
 
-    def _send_one(self, message: Any, connection: EmailBackend) -> SendResult:
-        try:
-            email = self._email(message, connection)
-        except Exception as exc:  # noqa: BLE001 — a fetch failure fails this message only, with its reason
-            return SendResult(uid=message.uid, ok=False, error=f"Attachment not fetched: {exc}")
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
+        if self.connection is None:  # lost after an earlier message of this batch
+            self.connection = self._connect()
+        email = self._email(message, self.connection)
         try:
             email.send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -89,21 +96,39 @@ class SmtpBackend(Backend):
             return SendResult(
                 uid=message.uid, ok=False, transient=400 <= exc.smtp_code < 500, error=f"{exc.smtp_code} {text}"
             )
+        except smtplib.SMTPNotSupportedError:
+            return SendResult(uid=message.uid, ok=False, error="The SMTP server cannot take this address (SMTPUTF8).")
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
-            self.close()
+            self._close_connection()
             raise BackendError(f"SMTP connection lost during the send: {type(exc).__name__}.", in_flight=True) from None
+        except Exception:
+            self._reset()  # whatever broke this message, the next one starts a clean SMTP transaction
+            raise
         return SendResult(uid=message.uid, ok=True, provider_message_id=email.extra_headers.get("Message-ID", ""))
 
-    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+    def _reset(self) -> None:
+        smtp = self.connection.connection if self.connection is not None else None
+        if smtp is None:
+            return
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._close_connection()
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         if self.connection is None:
             self.connection = self._connect()
         try:
-            return self.send_each(messages, lambda message: self._send_one(message, self.connection))
+            return self.send_each(messages, self._send_one)
         finally:
             if self.connection is not None and self.connection.connection is None:
-                self.close()
+                self._close_connection()
 
     def close(self) -> None:
+        super().close()
+        self._close_connection()
+
+    def _close_connection(self) -> None:
         if self.connection is not None:
             try:
                 self.connection.close()

@@ -6,14 +6,17 @@ Error codes: https://www.twilio.com/docs/api/errors
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from gateways.backends.base import Backend, BackendError, SendResult, request_sent
+from gateways.backends.base import Backend, BackendError, OutgoingMessage, SendResult, request_sent
+
+if TYPE_CHECKING:
+    from gateways.models import Gateway
 
 # Account-level failures: nothing in the batch can be sent with these credentials.
 AUTH = {20003, 20005, 20404}
@@ -33,6 +36,7 @@ class TwilioBackend(Backend):
         "base_url": (str, False, "API base URL (default https://api.twilio.com)."),
     }
     secret_keys = ("auth_token",)
+    endpoint_keys = ("base_url",)
 
     @classmethod
     def validate_config(cls, config: Any) -> dict[str, Any]:
@@ -43,7 +47,7 @@ class TwilioBackend(Backend):
             raise ValidationFailed.single("config.from_number", "Give from_number or messaging_service_sid.")
         return config
 
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
         self._client: Client | None = None
 
@@ -56,7 +60,7 @@ class TwilioBackend(Backend):
                 self._client.api.base_url = self.config["base_url"].rstrip("/")
         return self._client
 
-    def _send_one(self, message: Any) -> SendResult:
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
         params: dict[str, Any] = {"to": message.recipient, "body": message.body}
         if self.config.get("messaging_service_sid"):
             params["messaging_service_sid"] = self.config["messaging_service_sid"]
@@ -78,10 +82,11 @@ class TwilioBackend(Backend):
         raw = {"sid": sent.sid, "status": sent.status, "num_segments": sent.num_segments}
         return SendResult(uid=message.uid, ok=True, provider_message_id=sent.sid, raw=raw)
 
-    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)
 
     def close(self) -> None:
+        super().close()
         if self._client is not None and self._client.http_client.session is not None:
             self._client.http_client.session.close()
         self._client = None

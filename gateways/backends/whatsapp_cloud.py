@@ -1,5 +1,7 @@
 """WhatsApp Cloud API (Meta Graph): POST /{version}/{phone_number_id}/messages — text, and media by link.
 
+Meta downloads a media link itself, so the link passes our address rules before it is handed over.
+
 Error codes: https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
 """
 
@@ -7,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from gateways.backends.base import BackendError, HttpBackend, SendResult
+from gateways.backends.base import BackendError, HttpBackend, OutgoingMessage, SendResult, check_handoff_url
+from xsender.fetch import safe_filename
 
 # Throttling and temporary errors: retry later.
 TRANSIENT = {4, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
@@ -28,27 +32,27 @@ class WhatsAppCloudBackend(HttpBackend):
     }
     secret_keys = ("access_token",)
 
-    def _payload(self, message: Any) -> dict[str, Any]:
+    def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
         payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
         payload["to"] = message.recipient.lstrip("+")
         if not message.media:
             return {**payload, "type": "text", "text": {"preview_url": False, "body": message.body}}
+        check_handoff_url(message.media_url)
         media: dict[str, Any] = {"link": message.media_url}
         if message.body and message.media != "audio":  # audio takes no caption
             media["caption"] = message.body
         if message.media == "document":
-            media["filename"] = message.media_url.rsplit("/", 1)[-1].split("?")[0] or "document"
+            media["filename"] = safe_filename(unquote(urlsplit(message.media_url).path.rsplit("/", 1)[-1]), "document")
         return {**payload, "type": message.media, message.media: media}
 
-    def _send_one(self, message: Any) -> SendResult:
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
         version = self.config.get("api_version", "v21.0")
         headers = {"Authorization": f"Bearer {self.config['access_token']}"}
-        status, body = self.post(
-            f"/{version}/{self.config['phone_number_id']}/messages", self._payload(message), headers
-        )
-        if status == 200 and body.get("messages"):
-            return SendResult(uid=message.uid, ok=True, provider_message_id=body["messages"][0]["id"], raw=body)
-        error = body.get("error", {}) if isinstance(body, dict) else {}
+        payload = self._payload(message)
+        status, body = self.post(f"/{version}/{self.config['phone_number_id']}/messages", payload, headers)
+        if status == 200:
+            return self._accepted(message, body)
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
         code = error.get("code")
         text = f"{code}: {error.get('message', 'HTTP ' + str(status))}"
         if code in AUTH or status in (401, 403):
@@ -56,5 +60,15 @@ class WhatsAppCloudBackend(HttpBackend):
         transient = code in TRANSIENT or status == 429 or status >= 500
         return SendResult(uid=message.uid, ok=False, transient=transient, error=text, raw=body)
 
-    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+    @staticmethod
+    def _accepted(message: OutgoingMessage, body: dict[str, Any]) -> SendResult:
+        messages = body.get("messages")
+        first = messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+        if first.get("id"):
+            return SendResult(uid=message.uid, ok=True, provider_message_id=str(first["id"]), raw=body)
+        # Accepted with an answer we cannot read: it may be on its way, so it is not sent again blindly.
+        error = "Outcome unknown: the WhatsApp Cloud API answered 200 without a message id."
+        return SendResult(uid=message.uid, ok=False, unknown=True, error=error, raw=body)
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)

@@ -1,5 +1,8 @@
 """A WhatsApp Web bridge speaking WAHA's HTTP API: POST /api/sendText, /api/sendImage, /api/sendFile,
 /api/sendVideo, /api/sendVoice with a session name (https://waha.devlike.pro/docs/how-to/send-messages/).
+
+The bridge downloads a media URL itself, from inside our network: the URL passes our address rules before the
+bridge is asked, or the message fails alone ("Media URL refused: …") and the bridge never hears of it.
 """
 
 from __future__ import annotations
@@ -7,8 +10,10 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from gateways.backends.base import BackendError, HttpBackend, SendResult
+from gateways.backends.base import BackendError, HttpBackend, OutgoingMessage, SendResult, check_handoff_url
+from xsender.fetch import safe_filename
 
 ENDPOINTS = {
     "image": "/api/sendImage",
@@ -34,32 +39,31 @@ class WhatsAppWebBackend(HttpBackend):
     }
     secret_keys = ("api_key",)
 
-    def _request(self, message: Any) -> tuple[str, dict[str, Any]]:
+    def _request(self, message: OutgoingMessage) -> tuple[str, dict[str, Any]]:
         payload: dict[str, Any] = {"session": self.config.get("session", "default")}
         payload["chatId"] = f"{message.recipient.lstrip('+')}@c.us"
         if not message.media:
             return "/api/sendText", {**payload, "text": message.body}
-        filename = message.media_url.rsplit("/", 1)[-1].split("?")[0] or message.media
+        check_handoff_url(message.media_url)
+        filename = safe_filename(unquote(urlsplit(message.media_url).path.rsplit("/", 1)[-1]), message.media)
         mimetype = mimetypes.guess_type(filename)[0] or DEFAULT_MIME[message.media]
         payload["file"] = {"url": message.media_url, "mimetype": mimetype, "filename": filename}
         if message.body and message.media != "audio":
             payload["caption"] = message.body
         return ENDPOINTS[message.media], payload
 
-    def _send_one(self, message: Any) -> SendResult:
+    def _send_one(self, message: OutgoingMessage) -> SendResult:
         path, payload = self._request(message)
         headers = {"X-Api-Key": self.config["api_key"]} if self.config.get("api_key") else {}
         status, body = self.post(path, payload, headers)
         if status in (200, 201):
-            identifier = body.get("id") if isinstance(body, dict) else None
+            identifier = body.get("id")
             if isinstance(identifier, dict):  # WEBJS engine: {"fromMe", "remote", "id", "_serialized"}
                 identifier = identifier.get("_serialized") or identifier.get("id")
             return SendResult(uid=message.uid, ok=True, provider_message_id=str(identifier or ""), raw=body)
         if status in (401, 403):
             raise BackendError("The WhatsApp Web bridge refused the API key.", permanent=True)
-        text = (
-            body.get("message") or body.get("error") or f"HTTP {status}" if isinstance(body, dict) else f"HTTP {status}"
-        )
+        text = body.get("message") or body.get("error") or f"HTTP {status}"
         # 422: the session is not connected (scan the QR again) — retrying later may work.
         transient = status in (408, 422, 429) or status >= 500
         return SendResult(
@@ -67,8 +71,8 @@ class WhatsAppWebBackend(HttpBackend):
             ok=False,
             transient=transient,
             error=str(text)[:500],
-            raw=body if isinstance(body, dict) else {},
+            raw=body,
         )
 
-    def send(self, messages: Sequence[Any]) -> list[SendResult]:
+    def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)

@@ -51,7 +51,7 @@ def test_gateway_secrets_are_masked_in_the_form_and_kept_on_save(admin_client, a
     assert admin_client.post("/admin/gateways/gateway/add/", data, secure=True).status_code == 302
     gateway = Gateway.objects.get(identifier="smtp-1")
     page = admin_client.get(f"/admin/gateways/gateway/{gateway.pk}/change/", secure=True).content.decode()
-    masked = {**config, "password": "********", "port": 2525}
+    masked = {**config, "password": "********", "username": "mailer-2"}
     admin_client.post(
         f"/admin/gateways/gateway/{gateway.pk}/change/",
         {**data, "connections": 4, "config_json": json.dumps(masked)},
@@ -59,7 +59,7 @@ def test_gateway_secrets_are_masked_in_the_form_and_kept_on_save(admin_client, a
     )
     gateway.refresh_from_db()
     assert "pw-secret" not in page
-    assert (gateway.config["password"], gateway.config["port"], gateway.connections) == ("pw-secret", 2525, 4)
+    assert (gateway.config["password"], gateway.config["username"], gateway.connections) == ("pw-secret", "mailer-2", 4)
 
 
 def test_gateway_form_rejects_a_bad_config(admin_client, alice):

@@ -185,3 +185,60 @@ def test_import_of_a_file_that_is_not_an_export_is_refused(tmp_path):
     (tmp_path / "x.json").write_text("[1, 2]")
     with pytest.raises(CommandError, match="Not an XSender settings export"):
         call_command("xsender:settings:import", str(tmp_path / "x.json"))
+
+
+def test_import_with_an_unknown_provider_is_one_clear_error_and_imports_nothing(tmp_path):
+    plan = {"slug": "gold", "name": "Gold", "email_credits": 5, "sms_credits": 5, "whatsapp_credits": 5,
+            "rate_limit_per_minute": 60, "duration_days": 0}  # fmt: skip
+    gateway = {"identifier": "g", "channel": "email", "provider": "pigeon", "owner": None}
+    (tmp_path / "x.json").write_text(json.dumps({"version": 1, "plans": [plan], "gateways": [gateway]}))
+    with pytest.raises(CommandError, match=r"Unknown provider 'pigeon'; known: .*smtp"):
+        call_command("xsender:settings:import", str(tmp_path / "x.json"))
+    assert not Plan.objects.filter(slug="gold").exists()
+
+
+def test_import_of_a_masked_export_over_a_moved_endpoint_asks_for_the_secret_again(alice, tmp_path):
+    run("xsender:gateway:add", "email", "esp", "pm", "--admin", "--config",
+        json.dumps({"esp": "postmark", "api_key": "pm-secret", "from_email": "a@example.com"}))  # fmt: skip
+    document = json.loads(run("xsender:settings:export"))
+    document["gateways"][0]["config"]["base_url"] = "https://attacker.test/"
+    (tmp_path / "x.json").write_text(json.dumps(document))
+    with pytest.raises(CommandError, match="Enter api_key again"):
+        call_command("xsender:settings:import", str(tmp_path / "x.json"))
+    assert Gateway.objects.get(identifier="pm").config.get("base_url") is None
+
+
+@pytest.fixture
+def queued():
+    from gateways.services import register_removal_guard, unregister_removal_guard
+    from xsender.errors import Conflict
+
+    def guard(gateway: Gateway, force: bool) -> None:
+        if not force:
+            raise Conflict(f"4 messages are queued for {gateway.identifier}; --force fails and refunds them.")
+
+    register_removal_guard(guard)
+    yield
+    unregister_removal_guard(guard)
+
+
+def test_gateway_remove_removes_a_users_gateway(alice):
+    run("xsender:gateway:add", "sms", "console", "old", "--owner", "alice@example.com")
+    assert "removed" in run("xsender:gateway:remove", "old", "--owner", "alice@example.com")
+    assert not Gateway.objects.exists()
+
+
+def test_gateway_remove_is_refused_while_messages_are_queued_and_forced_with_force(queued):
+    run("xsender:gateway:add", "sms", "console", "busy", "--admin")
+    with pytest.raises(CommandError, match="4 messages are queued for busy"):
+        call_command("xsender:gateway:remove", "busy")
+    kept = Gateway.objects.filter(identifier="busy").exists()
+    run("xsender:gateway:remove", "busy", "--force")
+    assert kept and not Gateway.objects.exists()
+
+
+def test_gateway_remove_of_an_unknown_gateway_says_so(alice):
+    run("xsender:gateway:add", "sms", "console", "mine", "--owner", "alice@example.com")
+    with pytest.raises(CommandError, match="No admin gateway named 'mine'"):
+        call_command("xsender:gateway:remove", "mine")
+    assert Gateway.objects.count() == 1

@@ -7,7 +7,7 @@ import pytest
 from gateways.backends.base import BackendError
 from gateways.services import ProbeMessage, add_gateway
 from tests.fakes import providers
-from tests.fakes.http import FakeServer
+from tests.fakes.http import FakeServer, Reply
 from xsender.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +62,23 @@ def test_unknown_esp_is_refused(db):
             identifier="x",
             config={"esp": "pigeon", "api_key": "k", "from_email": "a@example.com"},
         )
+
+
+def test_a_line_break_in_the_sender_name_fails_that_message_only(postmark):
+    bad = ProbeMessage(recipient="x@example.com", channel="email", subject="S", body="B", sender_name="A\r\nBcc: e@x")
+    results = esp(postmark).send([mail("a@example.com"), bad, mail("c@example.com")])
+    assert [r.ok for r in results] == [True, False, True]
+    assert "line break" in results[1].error
+    assert [r.body["To"] for r in postmark.requests] == ["a@example.com", "c@example.com"]
+
+
+def test_an_attachment_is_fetched_once_for_every_recipient_of_a_batch(postmark, settings):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    with FakeServer(lambda r: Reply(200, b"%PDF", {"Content-Type": "application/pdf"})) as files:
+        messages = [mail(f"r{i}@example.com") for i in range(4)]
+        for item in messages:
+            item.attachments = [{"type": "file", "url": f"{files.url}/inv.pdf"}]
+        results = esp(postmark).send(messages)
+    assert all(r.ok for r in results)
+    assert len(files.requests) == 1
+    assert all(r.body["Attachments"][0]["Name"] == "inv.pdf" for r in postmark.requests)

@@ -7,10 +7,18 @@ import pytest
 from gateways.backends.base import BackendError
 from gateways.services import ProbeMessage, add_gateway
 from tests.fakes import providers
-from tests.fakes.http import FakeServer
+from tests.fakes.http import FakeServer, Reply
 from xsender.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
+
+# A public address, checked by the address rules without any connection to it (tests stay on loopback).
+MEDIA = "https://93.184.215.14/a.png"
+REFUSED_MEDIA = [
+    "http://127.0.0.1:8000/secret",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[64:ff9b::a00:1]/x",
+]
 
 
 def sms(to: str, body: str = "Code 482915") -> ProbeMessage:
@@ -119,16 +127,32 @@ def test_cloud_text_message_matches_the_graph_api(graph):
 @pytest.mark.parametrize(
     ("media", "expected"),
     [
-        ("image", {"link": "https://cdn.example.com/a.png", "caption": "Order"}),
-        ("video", {"link": "https://cdn.example.com/a.png", "caption": "Order"}),
-        ("audio", {"link": "https://cdn.example.com/a.png"}),
-        ("document", {"link": "https://cdn.example.com/a.png", "caption": "Order", "filename": "a.png"}),
+        ("image", {"link": MEDIA, "caption": "Order"}),
+        ("video", {"link": MEDIA, "caption": "Order"}),
+        ("audio", {"link": MEDIA}),
+        ("document", {"link": MEDIA, "caption": "Order", "filename": "a.png"}),
     ],
 )
 def test_cloud_media_is_sent_by_link(graph, media, expected):
-    cloud_backend(graph).send([wa("+15555550123", "Order", media, "https://cdn.example.com/a.png")])
+    cloud_backend(graph).send([wa("+15555550123", "Order", media, MEDIA)])
     body = graph.requests[0].body
     assert (body["type"], body[media]) == (media, expected)
+
+
+@pytest.mark.parametrize("url", REFUSED_MEDIA)
+def test_cloud_media_on_a_private_address_fails_that_message_and_meta_is_never_asked(graph, url):
+    refused, fine = cloud_backend(graph).send([wa("+15555550123", "x", "image", url), wa("+15555550124")])
+    assert (refused.ok, refused.transient, fine.ok) == (False, False, True)
+    assert refused.error.startswith("Media URL refused:") and "non-public" in refused.error
+    assert [r.body["to"] for r in graph.requests] == ["15555550124"]
+
+
+def test_cloud_answer_without_a_message_id_is_an_unknown_outcome_for_that_message_only():
+    answers = iter([Reply(200, {"messages": []}), Reply(200, {"messages": [{"id": "wamid.2"}]})])
+    with FakeServer(lambda request: next(answers)) as server:
+        odd, fine = cloud_backend(server).send([wa("+15555550123"), wa("+15555550124")])
+    assert (odd.ok, odd.unknown, odd.transient) == (False, True, False)
+    assert (fine.ok, fine.provider_message_id) == (True, "wamid.2")
 
 
 def test_cloud_undeliverable_is_permanent_and_rate_limit_temporary(graph):
@@ -175,10 +199,34 @@ def test_waha_text_uses_send_text_with_the_session(waha):
     ],
 )
 def test_waha_media_endpoints(waha, media, path, mimetype):
-    web_backend(waha).send([wa("+15555550123", "Look", media, "https://cdn.example.com/a.png")])
+    web_backend(waha).send([wa("+15555550123", "Look", media, MEDIA)])
     request = waha.requests[0]
     assert request.path == path
-    assert request.body["file"] == {"url": "https://cdn.example.com/a.png", "mimetype": mimetype, "filename": "a.png"}
+    assert request.body["file"] == {"url": MEDIA, "mimetype": mimetype, "filename": "a.png"}
+
+
+@pytest.mark.parametrize("url", REFUSED_MEDIA)
+def test_waha_media_on_a_private_address_fails_that_message_and_the_bridge_is_never_asked(waha, url):
+    refused, fine = web_backend(waha).send([wa("+15555550123", "x", "document", url), wa("+15555550124", "Hi")])
+    assert (refused.ok, refused.transient, fine.ok) == (False, False, True)
+    assert refused.error.startswith("Media URL refused:") and "non-public" in refused.error
+    assert [r.path for r in waha.requests] == ["/api/sendText"]
+
+
+def test_waha_media_filename_from_the_url_is_made_safe(waha):
+    web_backend(waha).send([wa("+15555550123", "x", "document", "https://93.184.215.14/d/in%0D%0Avoice%22.pdf")])
+    assert waha.requests[0].body["file"]["filename"] == "invoice_.pdf"
+
+
+def test_a_lost_answer_is_an_unknown_outcome_and_the_rest_is_retried_later(waha):
+    slow = FakeServer(lambda request: Reply(201, {"id": "late"}, delay=2.0))
+    with slow:
+        backend = web_backend(slow)
+        backend.timeout = 0.5
+        lost, untouched = backend.send([wa("+15555550123"), wa("+15555550124")])
+    assert (lost.ok, lost.unknown, lost.error.startswith("Outcome unknown")) == (False, True, True)
+    assert (untouched.ok, untouched.unknown, untouched.transient) == (False, False, True)
+    assert len(slow.requests) == 1
 
 
 def test_waha_disconnected_session_is_retried_later(waha):

@@ -23,7 +23,7 @@ def gateway(sink: SmtpSink, **config):
 
 
 def message(to: str, **fields) -> ProbeMessage:
-    return ProbeMessage(recipient=to, channel="email", subject="Hi", body="Hello", **fields)
+    return ProbeMessage(**{"recipient": to, "channel": "email", "subject": "Hi", "body": "Hello", **fields})
 
 
 @pytest.fixture
@@ -99,3 +99,47 @@ def test_test_message_action_reports_the_result(sink):
 def test_password_never_appears_in_public_config(sink):
     g = gateway(sink, username="u", password="hunter2-secret")
     assert g.backend().public_config(g.config)["password"] == "********"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"sender_name": "Acme\r\nBcc: x@evil.test"}, "sender name contains a line break"),
+        ({"subject": "Hi\nBcc: x@evil.test"}, "subject contains a line break"),
+        ({"subject": "Hi \ud800"}, "cannot be encoded"),
+        ({"attachments": [{"type": "file"}]}, "'url' is missing"),
+    ],
+)
+def test_a_message_that_cannot_be_built_fails_alone_and_its_neighbours_go_out(sink, fields, reason):
+    backend = gateway(sink).backend()
+    results = backend.send([message("a@example.com"), message("bad@example.com", **fields), message("c@example.com")])
+    backend.close()
+    assert [(r.ok, r.transient) for r in results] == [(True, False), (False, False), (True, False)]
+    assert reason in results[1].error
+    assert (sink.recipients, sink.connections) == (["a@example.com", "c@example.com"], 1)
+
+
+def test_a_remote_filename_with_a_line_break_is_made_safe_and_adds_no_header(sink, settings):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    disposition = "attachment; filename*=UTF-8''a%0D%0ABcc%3A%20x%40evil.test"
+    routes = {"/f": Reply(200, b"%PDF", {"Content-Type": "application/pdf", "Content-Disposition": disposition})}
+    with FakeServer(lambda r: routes.get(r.path, Reply(404))) as files:
+        result = gateway(sink).backend().send([message("a@example.com", attachments=[{"url": f"{files.url}/f"}])])[0]
+    received = sink.messages[0]
+    assert result.ok and received.recipients == ["a@example.com"]
+    assert received.email["Bcc"] is None
+    assert [p.get_filename() for p in received.email.walk() if p.get_filename()] == ["aBcc_ x@evil.test"]
+
+
+def test_an_attachment_is_fetched_once_per_batch_and_again_after_close(sink, settings):
+    settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+    with FakeServer(lambda r: Reply(200, b"%PDF-1.7", {"Content-Type": "application/pdf"})) as files:
+        backend = gateway(sink).backend()
+        batch = [message(f"r{i}@example.com", attachments=[{"url": f"{files.url}/inv.pdf"}]) for i in range(5)]
+        first = backend.send(batch[:3]) + backend.send(batch[3:])
+        backend.close()
+        backend.send(batch[:1])
+        backend.close()
+    assert all(r.ok for r in first)
+    assert len(sink.messages) == 6
+    assert len(files.requests) == 2
