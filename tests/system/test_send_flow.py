@@ -88,14 +88,14 @@ def test_whatsapp_travels_to_the_cloud_api_and_to_a_waha_session(alice, web, wor
             identifier="store-main",
             config={"base_url": waha.url},
         )
-        media = {"number": "+15555550123", "message": "Order", "media": "image", "url": "https://cdn.example.com/a.png"}
+        media = {"number": "+15555550123", "message": "Order", "media": "image", "url": "https://93.184.215.14/a.png"}
         via_cloud = final(web, alice.key, "whatsapp", send(web, alice.key, "whatsapp", media))
         via_waha = final(
             web, alice.key, "whatsapp", send(web, alice.key, "whatsapp", {**media, "session_name": "store-main"})
         )
     assert (via_cloud["status"], via_cloud["gateway_identifier"]) == ("Sent", "cloud")
     assert (via_waha["status"], via_waha["gateway_identifier"]) == ("Sent", "store-main")
-    assert graph.requests[0].body["image"] == {"link": "https://cdn.example.com/a.png", "caption": "Order"}
+    assert graph.requests[0].body["image"] == {"link": "https://93.184.215.14/a.png", "caption": "Order"}
     assert waha.requests[0].path == "/api/sendImage"
 
 
