@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from gateways.backends import get_backend_class
 from gateways.models import Gateway
 
 
@@ -36,7 +37,7 @@ def gateways_by_identifier(gateways: list[Gateway]) -> dict[str, Gateway]:
 
 def gateway_summary(gateway: Gateway) -> dict[str, object]:
     """A gateway as commands and exports show it: secrets masked."""
-    backend = gateway.backend()
+    backend = get_backend_class(gateway.provider)
     return {
         "uid": str(gateway.uid),
         "identifier": gateway.identifier,
