@@ -1,4 +1,15 @@
-"""Django admin for tenants, plans, credits and API keys. Every change goes through accounts.services."""
+"""Django admin for tenants, plans, credits and API keys.
+
+Changes with rules go through accounts.services: a plan set on a user (by the action or the change form)
+grants its credits through the ledger, suspension and reactivation go through set_user_active, keys are
+issued, rotated and revoked there, and balances move only through the ledger. Plain profile fields (email,
+name, roles) are saved by the admin form itself.
+
+Only a superuser changes roles and permissions (is_superuser, is_staff, groups, user permissions) or touches a
+superuser's account or keys; staff of the Admin role see those read-only. A new API key is shown once, on
+the page the rotate action answers with, and never travels in a flash message. The sign-in page is
+accounts.signin.AdminLoginForm.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +24,20 @@ from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.models import CHANNELS, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
+from accounts.signin import AdminLoginForm
+
+# One sign-in page for the admin, with or without XSENDER_ADMIN_2FA (xsender/urls.py swaps in django-otp's
+# site class, which keeps these instance attributes).
+admin.site.login_form = AdminLoginForm
+admin.site.login_template = "admin/login.html"
+
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "groups", "user_permissions")
+SUPERUSERS_ONLY = "Only a superuser may change a superuser or their keys"
+
+
+def guards_superusers(request: HttpRequest, target: User | None) -> bool:
+    """Whether `target` is a superuser that the signed-in staff member, not being one, must leave alone."""
+    return target is not None and target.is_superuser and not request.user.is_superuser
 
 
 class TopUpForm(forms.Form):
@@ -85,16 +110,47 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [CreditAccountInline, ApiKeyInline]
     actions = ["top_up", "assign_plan", "suspend", "reactivate", "issue_key"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else fields + PRIVILEGE_FIELDS
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_change_permission(request, obj) and not guards_superusers(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not guards_superusers(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        """The form saves the plain fields; a new plan or a suspension goes through the services."""
+        plan, active = obj.plan, obj.is_active
+        if change:  # written below by the services, with their rules (credits, expiry)
+            obj.plan_id, obj.is_active = form.initial.get("plan"), form.initial.get("is_active", active)
+        super().save_model(request, obj, form, change)
+        if change and "plan" in form.changed_data:
+            services.assign_plan(user=obj, plan=plan) if plan else services.remove_plan(user=obj)
+        if change and "is_active" in form.changed_data:
+            services.set_user_active(user=obj, active=active)
+
+    def _touchable(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        """The selected users this staff member may change; says so when superusers were left out."""
+        if request.user.is_superuser:
+            return queryset
+        left = queryset.filter(is_superuser=True).count()
+        if left:
+            self.message_user(request, f"{SUPERUSERS_ONLY}: {left} left unchanged.", messages.ERROR)
+        return queryset.filter(is_superuser=False)
+
     @admin.action(description="Top up credit", permissions=["change"])
     def top_up(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         form, page = intermediate(self, request, queryset, TopUpForm, "Top up credit")
         if form is None:
             return page
-        for user in queryset:
+        users = self._touchable(request, queryset)
+        for user in users:
             services.add_credits(user=user, channel=form.cleaned_data["channel"], amount=form.cleaned_data["amount"])
         self.message_user(
             request,
-            f"Added {form.cleaned_data['amount']} {form.cleaned_data['channel']} credits to {queryset.count()} user(s).",
+            f"Added {form.cleaned_data['amount']} {form.cleaned_data['channel']} credits to {users.count()} user(s).",
         )
         return None
 
@@ -103,28 +159,39 @@ class UserAdmin(DjangoUserAdmin):
         form, page = intermediate(self, request, queryset, AssignPlanForm, "Assign a plan")
         if form is None:
             return page
-        for user in queryset:
+        users = self._touchable(request, queryset)
+        for user in users:
             services.assign_plan(user=user, plan=form.cleaned_data["plan"])
-        self.message_user(request, f"Plan {form.cleaned_data['plan'].slug} assigned to {queryset.count()} user(s).")
+        self.message_user(request, f"Plan {form.cleaned_data['plan'].slug} assigned to {users.count()} user(s).")
         return None
 
     @admin.action(description="Suspend (keys and logins stop working)", permissions=["change"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset.exclude(pk=request.user.pk):
+        for user in self._touchable(request, queryset).exclude(pk=request.user.pk):
             services.set_user_active(user=user, active=False)
         self.message_user(request, "Selected users suspended (your own account is never suspended from here).")
 
     @admin.action(description="Reactivate", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
+        for user in self._touchable(request, queryset):
             services.set_user_active(user=user, active=True)
         self.message_user(request, "Selected users reactivated.")
 
     @admin.action(description="Rotate API key (shows the new key once)", permissions=["change"])
-    def issue_key(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            _, raw = services.rotate_api_key(user=user)
-            self.message_user(request, f"New API key for {user.email} (shown once): {raw}", messages.WARNING)
+    def issue_key(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        """Answers with a page that shows each new key once; a key is never put in a (stored) flash message."""
+        issued = [(user, services.rotate_api_key(user=user)[1]) for user in self._touchable(request, queryset)]
+        if not issued:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API keys",
+            "issued": issued,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/xsender_new_keys.html", context)
+        response["Cache-Control"] = "no-store"  # the page holds secrets: no browser or proxy keeps a copy
+        return response
 
 
 @admin.register(Plan)
@@ -185,17 +252,28 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ("prefix", "user__email", "name")
     list_select_related = ("user",)
     exclude = ("hashed_key",)
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    # A key stays with the user it was issued to: moving a known key to a superuser would make it admin-scope.
+    readonly_fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        target = obj.user if obj is not None else None
+        return super().has_change_permission(request, obj) and not guards_superusers(request, target)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are issued from the user page ("Rotate API key"), so the secret is shown once
 
     @admin.action(description="Revoke", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for key in queryset:
+        if not request.user.is_superuser:
+            left = queryset.filter(user__is_superuser=True).count()
+            if left:
+                self.message_user(request, f"{SUPERUSERS_ONLY}: {left} key(s) left unchanged.", messages.ERROR)
+            queryset = queryset.filter(user__is_superuser=False)
+        keys = list(queryset.select_related("user"))
+        for key in keys:
             services.revoke_api_key(key=key)
-        self.message_user(request, f"{queryset.count()} key(s) revoked.")
+        self.message_user(request, f"{len(keys)} key(s) revoked.")
 
 
 @admin.register(SiteSetting)

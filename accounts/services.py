@@ -142,6 +142,13 @@ def assign_plan(*, user: User, plan: Plan) -> User:
     return user
 
 
+def remove_plan(*, user: User) -> User:
+    """Takes the plan away; the credits it granted stay (they were given through the ledger)."""
+    user.plan, user.plan_expires_at = None, None
+    user.save(update_fields=["plan", "plan_expires_at"])
+    return user
+
+
 # ---------------------------------------------------------------- users
 
 

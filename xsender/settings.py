@@ -3,6 +3,7 @@
 Every variable and its default is listed in docs/configuration.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "django_rq",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "anymail",
     "xsender",
     "accounts",
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "xsender.urls"
@@ -103,6 +107,24 @@ AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "panel:login"
 LOGIN_REDIRECT_URL = "panel:home"
+
+# Sign-in throttling (django-axes) for the panel and the admin: after AXES_FAILURE_LIMIT failures per account
+# or per client address, sign-in is refused for the cool-off, counted from the last failure. The address is
+# the one xsender.middleware.client_ip believes (X-Forwarded-For only from XSENDER_TRUSTED_PROXIES).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("XSENDER_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("XSENDER_LOGIN_COOLOFF_SECONDS", default=15 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.signin.axes_username"
+AXES_CLIENT_IP_CALLABLE = "xsender.middleware.request_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+# A success must not wipe the address's failures (one's own account would reset the count against another's).
+AXES_RESET_ON_SUCCESS = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False  # no start-up banner on stderr (commands print one line there)
+# Flash messages live in the session, not in a cookie the browser keeps.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 TEMPLATES = [
     {
