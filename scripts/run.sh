@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the whole platform on one machine — web, worker and scheduler (and the embedded Redis).
+# `make run`: the whole platform on one machine — web, worker and scheduler, with the embedded PostgreSQL and Redis
+# unless DATABASE_URL / REDIS_URL say otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -20,7 +21,21 @@ fi
 
 export WEB_PORT="${PORT:-8000}"
 export XSENDER_BASE_URL="${XSENDER_BASE_URL:-http://127.0.0.1:${WEB_PORT}}"
+
+# The embedded PostgreSQL lives as long as this script: up before migrate, stopped on the way out (Ctrl-C
+# included) only after web, worker and scheduler have stopped, so a stopping worker can still record its batch.
+trap 'python manage.py xsender:postgres stop --owner $$' EXIT
+python manage.py xsender:postgres start --owner $$
 python manage.py migrate --noinput -v 0
 python manage.py collectstatic --noinput -v 0
 python manage.py xsender:demo
-exec honcho start -f Procfile
+
+honcho start -f Procfile &
+honcho_pid=$!
+# A signal for this script alone (not its whole process group) is passed on to honcho, which stops the rest.
+trap 'kill -TERM "$honcho_pid" 2>/dev/null || true' INT TERM HUP
+status=0
+while kill -0 "$honcho_pid" 2>/dev/null; do
+  wait "$honcho_pid" || status=$?
+done
+exit "$status"
