@@ -129,6 +129,45 @@ def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, An
         return sorted(_from_rows(cursor.fetchall()), key=lambda m: m.pk)
 
 
+def claim_next_rows(*, gateway_id: int, limit: int, changes: dict[str, Any]) -> list[Message]:
+    """Claims the gateway's next `limit` due Pending messages, highest priority then oldest first, skipping rows
+    another run is claiming; returns them. One statement, on the pending-claims index."""
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    if "attempts" in changes:
+        assignments = assignments.replace("attempts = %s", "attempts = m.attempts + %s")
+    sql = (
+        f"UPDATE messaging_message AS m SET {assignments} FROM ("  # noqa: S608 — constant column names only
+        "SELECT id FROM messaging_message WHERE gateway_id = %s AND status = 'Pending' "
+        "AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY priority DESC, created_at LIMIT %s "
+        f"FOR UPDATE SKIP LOCKED) AS c WHERE m.id = c.id RETURNING {', '.join(f'm.{f}' for f in FIELDS)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*changes.values(), gateway_id, changes["processing_at"], limit])
+        return sorted(_from_rows(cursor.fetchall()), key=lambda m: (-m.priority, m.created_at, m.pk))
+
+
+def pending_gateways(*, now: Any, exclude_providers: Sequence[str]) -> list[tuple[int, int]]:
+    """(gateway id, highest due priority) of every gateway with due Pending messages: one probe of the
+    pending-claims index per gateway (a loose index scan), however many messages wait."""
+    sql = """
+        WITH RECURSIVE g(id) AS (
+            (SELECT gateway_id FROM messaging_message WHERE status = 'Pending' AND gateway_id IS NOT NULL
+             ORDER BY gateway_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT gateway_id FROM messaging_message WHERE status = 'Pending' AND gateway_id > g.id
+                    ORDER BY gateway_id LIMIT 1) FROM g WHERE g.id IS NOT NULL
+        )
+        SELECT g.id, (SELECT priority FROM messaging_message m WHERE m.gateway_id = g.id AND m.status = 'Pending'
+                      AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= %s)
+                      ORDER BY priority DESC, created_at LIMIT 1)
+        FROM g JOIN gateways_gateway gw ON gw.id = g.id
+        WHERE g.id IS NOT NULL AND NOT (gw.provider = ANY(%s))
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, list(exclude_providers)])
+        return [(gateway_id, top) for gateway_id, top in cursor.fetchall() if top is not None]
+
+
 _JSON_POSITIONS = [FIELDS.index(c) for c in JSON_COLUMNS]
 
 

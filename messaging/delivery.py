@@ -1,29 +1,71 @@
-"""Deliver: claim a batch, hand it to the gateway's backend, record every result.
+"""Deliver: drain a gateway's due Pending messages, hand them to its backend, record every result.
 
 A message is handed over at most once unless its gateway says otherwise: rows are claimed with a
 conditional UPDATE (`Pending → Processing`, stamped with this run's claim token), and `handoff_at` is
 written before the provider is called, so a run killed mid-call leaves evidence the sweeps can read.
+
+A run is not tied to the request that created its messages: it takes whatever is due on its gateway,
+highest priority first (an OTP accepted while a bulk send drains goes out in the next chunk), a chunk at a
+time, for at most one slice of time; the caller (messaging.jobs) decides what follows.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
+import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import close_old_connections, connection
 
 from gateways.backends.base import Backend, BackendError, SendResult
-from gateways.models import Gateway
+from gateways.models import MAX_CONNECTIONS, Gateway
 from messaging import transitions
 from messaging.models import Message
 
 logger = logging.getLogger(__name__)
 
-# Messages are claimed, sent and recorded a chunk at a time: a killed worker leaves at most one chunk in doubt.
+# Messages are claimed, sent and recorded a chunk at a time: a killed worker leaves at most one chunk per lane
+# in doubt.
 CHUNK = 50
+_pools: dict[str, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(name: str, size: int) -> ThreadPoolExecutor:
+    """A worker process's long-lived threads (lanes, the result writer): each keeps its database connection
+    from one run to the next instead of opening a new one per run."""
+    with _pools_lock:
+        if name not in _pools:
+            _pools[name] = ThreadPoolExecutor(max_workers=size, thread_name_prefix=name)
+        return _pools[name]
+
+
+def close_pools() -> None:
+    """Ends the long-lived threads and their database connections (at shutdown, and between test sessions)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        size = pool._max_workers
+        barrier = threading.Barrier(size)  # every thread takes exactly one of these tasks
+        for future in [pool.submit(_close_own_connection, barrier) for _ in range(size)]:
+            future.result()
+        pool.shutdown()
+
+
+def _close_own_connection(barrier: threading.Barrier) -> None:
+    connection.close()
+    barrier.wait(timeout=10)
+
+
+def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    close_old_connections()  # a connection the database dropped since the last run is replaced
+    return fn(*args)
 
 
 def record_results(gateway: Gateway, messages: list[Message], results: list[SendResult]) -> list[Message]:
@@ -49,13 +91,9 @@ def _send_chunk(
         return _batch_failure(chunk, error, permanent=False, unknown=True), BackendError(error, permanent=False)
 
 
-def _close_connection() -> None:
-    connection.close()
-
-
 class ResultWriter:
-    """Writes each chunk's results on a thread of its own (own database connection) while the next chunk is
-    being sent, so the provider connection never waits for the database.
+    """Writes each chunk's results on the process's writer thread while the next chunk is being sent, so the
+    provider connection never waits for the database.
 
     Inside a caller's transaction (a test, a management shell) the results are written in line instead: they
     must belong to that transaction. After a crash the chunk whose results were still being written is
@@ -65,97 +103,97 @@ class ResultWriter:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.inline = connection.in_atomic_block
-        self.executor = None if self.inline else ThreadPoolExecutor(max_workers=1, thread_name_prefix="results")
         self.futures: list[Future[Any]] = []
 
     def write(self, messages: list[Message], results: list[SendResult]) -> None:
         if not messages:
             return
-        if self.executor is None:
+        if self.inline:
             record_results(self.gateway, messages, results)
         else:
-            self.futures.append(self.executor.submit(record_results, self.gateway, messages, results))
+            writer = _pool("results", 1)
+            self.futures.append(writer.submit(_in_thread, record_results, self.gateway, messages, results))
 
     def close(self) -> None:
-        if self.executor is None:
-            return
-        try:
-            for future in self.futures:
-                future.result()  # re-raises a failed write here, in the job
-        finally:
-            self.executor.submit(_close_connection).result()  # the writer thread's own connection
-            self.executor.shutdown()
+        for future in self.futures:
+            future.result()  # re-raises a failed write here, in the job
 
 
-class _Batch:
-    """The chunks of one batch, handed out to its sender lanes one at a time; the first gateway-wide failure
-    stops the hand-out and returns what was never taken."""
+@dataclass
+class Drained:
+    sent: int = 0
+    more: bool = False  # the slice ended with messages still due
+    stopped: BackendError | None = None  # a gateway-wide failure ended the run
 
-    def __init__(self, message_ids: list[int]) -> None:
-        self.chunks = deque(message_ids[start : start + CHUNK] for start in range(0, len(message_ids), CHUNK))
+
+class _Drain:
+    """What a run's lanes share: the deadline, and the first gateway-wide failure, which stops every lane."""
+
+    def __init__(self, gateway: Gateway, seconds: float) -> None:
+        self.gateway = gateway
+        self.deadline = time.monotonic() + seconds
         self.lock = threading.Lock()
-        self.stopped = False
+        self.outcome = Drained()
+        self.empty = False
 
-    def take(self) -> list[int] | None:
+    def take(self) -> list[Message] | None:
+        """The next chunk for a lane, or None when the run is over."""
+        if self.outcome.stopped or self.empty:
+            return None
+        if time.monotonic() >= self.deadline:
+            self.outcome.more = True
+            return None
+        chunk = transitions.claim_next(gateway_id=self.gateway.pk, limit=CHUNK)
+        if len(chunk) < CHUNK:
+            self.empty = True
+        return chunk or None
+
+    def stop(self, error: BackendError) -> bool:
         with self.lock:
-            return None if self.stopped or not self.chunks else self.chunks.popleft()
-
-    def stop(self) -> list[int]:
-        with self.lock:
-            self.stopped = True
-            rest = [pk for chunk in self.chunks for pk in chunk]
-            self.chunks.clear()
-            return rest
+            first, self.outcome.stopped = self.outcome.stopped is None, self.outcome.stopped or error
+            return first
 
 
-def _lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
-    """One sender: its own provider connection, taking chunks until the batch is done; returns how many it sent."""
+def _lane(drain: _Drain, writer: ResultWriter, first: list[Message] | None = None) -> int:
+    """One sender: its own provider connection, taking chunks until the run is over; returns how many it sent."""
+    gateway, sent = drain.gateway, 0
     backend = gateway.backend()
-    sent = 0
     try:
-        while (message_ids := batch.take()) is not None:
-            chunk = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=message_ids)
-            if not chunk:
-                continue
+        while (chunk := first or drain.take()) is not None:
+            first = None
             results, stop = _send_chunk(backend, gateway, chunk)
             writer.write(chunk, results)
             sent += sum(1 for r in results if r.ok)
-            if stop is not None:
-                # What no lane has taken yet was never handed over: it fails with the gateway, or waits to retry.
-                rest = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=batch.stop(), handoff=False)
+            if stop is not None and drain.stop(stop):
+                # The next of what no lane took was never handed over: it fails with the gateway or waits to retry.
+                rest = transitions.claim_next(gateway_id=gateway.pk, limit=settings.XSENDER_BATCH_SIZE, handoff=False)
                 writer.write(rest, _batch_failure(rest, stop.message, stop.permanent))
     finally:
         backend.close()
     return sent
 
 
-def _thread_lane(gateway: Gateway, batch: _Batch, writer: ResultWriter) -> int:
-    try:
-        return _lane(gateway, batch, writer)
-    finally:
-        connection.close()  # this thread's own database connection
+def drain_gateway(*, gateway_id: int, seconds: float | None = None) -> Drained:
+    """Delivers the due Pending messages of gateway `gateway_id`, highest priority first, for at most
+    `seconds` (XSENDER_DRAIN_SLICE_SECONDS); says whether messages are still due and whether the gateway failed.
 
-
-def deliver_batch(*, gateway_id: int, message_ids: list[int]) -> int:
-    """Delivers the claimable messages among `message_ids` through gateway `gateway_id`; returns how many were sent.
-
-    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it (on a writer thread).
-    Up to `gateway.connections` lanes do this at once, each over its own provider connection, so one worker
-    keeps the provider busy while it waits for answers. A run that dies leaves at most the chunks its lanes
-    were sending and writing in doubt; the rest of its batch is still Pending for another run.
+    Works chunk by chunk: claim a chunk (stamped as handed over), send it, record it (on the writer thread).
+    Once a chunk comes back full, up to `gateway.connections` lanes do this at once, each over its own provider
+    connection, so one worker keeps the provider busy while it waits for answers. A run that dies leaves at
+    most the chunks its lanes were sending and writing in doubt; the rest is still Pending for another run.
     """
     gateway = Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
-        return 0
-    batch = _Batch(message_ids)
+        return Drained()
+    drain = _Drain(gateway, settings.XSENDER_DRAIN_SLICE_SECONDS if seconds is None else seconds)
     writer = ResultWriter(gateway)
-    lanes = 1 if writer.inline else max(1, min(gateway.connections, len(batch.chunks)))
     try:
-        if lanes == 1:
-            return _lane(gateway, batch, writer)
-        with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="lane") as pool:
-            others = [pool.submit(_thread_lane, gateway, batch, writer) for _ in range(lanes - 1)]
-            sent = _lane(gateway, batch, writer)
-            return sent + sum(future.result() for future in others)
+        first = drain.take()
+        if first is None:
+            return drain.outcome
+        others = 0 if writer.inline or drain.empty else min(gateway.connections, MAX_CONNECTIONS) - 1
+        lanes = [_pool("lane", MAX_CONNECTIONS).submit(_in_thread, _lane, drain, writer) for _ in range(others)]
+        drain.outcome.sent = _lane(drain, writer, first) + sum(lane.result() for lane in lanes)
     finally:
         writer.close()
+    return drain.outcome

@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from gateways.backends import pull_providers
 from messaging import transitions
-from messaging.jobs import enqueue_delivery
+from messaging.bulk import pending_gateways
+from messaging.jobs import enqueue_delivery, queue_for, wake
 from messaging.models import IdempotencyRecord, Message, Status
 
 logger = logging.getLogger(__name__)
@@ -39,23 +39,12 @@ def release_scheduled() -> int:
     return len(due)
 
 
-def requeue_lost() -> int:
-    """Pending messages whose wake-up was lost (Redis flushed, crash before enqueue) or whose retry is due."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.XSENDER_REQUEUE_AFTER)
-    lost = Q(next_attempt_at__isnull=True, queued_at__lte=stale) | Q(
-        next_attempt_at__isnull=True, queued_at__isnull=True
-    )
-    due = Q(next_attempt_at__lte=now)
-    with transaction.atomic():
-        rows = _lock(
-            Message.objects.filter(lost | due, status=Status.PENDING, gateway__isnull=False).exclude(
-                gateway__provider__in=pull_providers()
-            )
-        )
-        Message.objects.filter(pk__in=[m.pk for m in rows], status=Status.PENDING).update(queued_at=now, updated_at=now)
-        enqueue_delivery(rows)
-    return len(rows)
+def wake_due() -> int:
+    """Wakes every gateway whose due Pending messages have no drain queued or running (its wake-up was lost
+    with Redis, a worker died, a retry came due, a paused gateway's pause ended); returns how many drains it
+    queued. One probe per gateway, whatever the number of messages; a gateway already draining costs nothing."""
+    due = pending_gateways(now=timezone.now(), exclude_providers=pull_providers())
+    return wake((gateway_id, queue_for(priority)) for gateway_id, priority in due)
 
 
 def recover_expired_leases() -> int:
@@ -86,7 +75,7 @@ def purge_idempotency_records() -> int:
 def run_sweeps() -> dict[str, int]:
     return {
         "released": release_scheduled(),
-        "requeued": requeue_lost(),
+        "woken": wake_due(),
         "leases_expired": recover_expired_leases(),
         "orphans_failed": fail_orphans(),
         "idempotency_purged": purge_idempotency_records(),

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from gateways.backends.base import SendResult
 from gateways.models import Gateway
-from messaging.bulk import claim_rows, hand_to_device, update_results
+from messaging.bulk import claim_next_rows, claim_rows, hand_to_device, update_results
 from messaging.models import Message, MessageEvent, Status
 
 S = Status
@@ -84,13 +84,9 @@ def _event(message: Message, kind: str, at: datetime, payload: dict[str, Any] | 
 # ---------------------------------------------------------------- claims (Pending → Processing)
 
 
-def claim_for_worker(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> list[Message]:
-    """Takes the still-pending, due messages among `message_ids` for this run; another run never gets the same.
-
-    With `handoff` the rows are stamped as being handed to the provider now: if the run dies before recording
-    their results, the sweeps know their outcome is unknown."""
+def _claim_changes(handoff: bool) -> dict[str, Any]:
     now = timezone.now()
-    changes = {
+    return {
         "status": S.PROCESSING,
         "claim_token": uuid.uuid4(),
         "processing_at": now,
@@ -99,7 +95,18 @@ def claim_for_worker(*, gateway_id: int, message_ids: list[int], handoff: bool =
         "handoff_at": now if handoff else None,
         "updated_at": now,
     }
-    return claim_rows(gateway_id=gateway_id, message_ids=message_ids, changes=changes)
+
+
+def claim_next(*, gateway_id: int, limit: int, handoff: bool = True) -> list[Message]:
+    """Takes the gateway's next `limit` due Pending messages (highest priority, then oldest) for this run;
+    another run never gets the same. With `handoff` the rows are stamped as being handed to the provider now:
+    if the run dies before recording their results, the sweeps know their outcome is unknown."""
+    return claim_next_rows(gateway_id=gateway_id, limit=limit, changes=_claim_changes(handoff))
+
+
+def claim_for_worker(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> list[Message]:
+    """Takes the still-pending, due messages among `message_ids` for this run (as `claim_next`)."""
+    return claim_rows(gateway_id=gateway_id, message_ids=message_ids, changes=_claim_changes(handoff))
 
 
 def claim_for_device(*, sims: dict[int, str], device_uid: uuid.UUID, lease_seconds: int) -> list[Message]:

@@ -44,6 +44,16 @@ def _clean_redis() -> None:
     get_redis().flushdb()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _delivery_threads(django_db_setup, django_db_blocker):
+    """Delivery keeps lane and writer threads (with their database connections) for the process's life: they
+    end before the test database is dropped."""
+    yield
+    from messaging.delivery import close_pools
+
+    close_pools()
+
+
 @pytest.fixture
 def plan(db) -> Plan:
     return accounts.create_plan(

@@ -52,13 +52,17 @@ XSENDER_FETCH_ALLOWED_HOSTS = env.list("XSENDER_FETCH_ALLOWED_HOSTS", default=[]
 XSENDER_FETCH_MAX_BYTES = env.int("XSENDER_FETCH_MAX_BYTES", default=10 * 1024 * 1024)
 XSENDER_FETCH_TIMEOUT = env.float("XSENDER_FETCH_TIMEOUT", default=10.0)
 XSENDER_DEFAULT_PHONE_REGION = env.str("XSENDER_DEFAULT_PHONE_REGION", default="")
-XSENDER_REQUEUE_AFTER = env.int("XSENDER_REQUEUE_AFTER", default=120)
 XSENDER_RETRY_BACKOFF = env.int("XSENDER_RETRY_BACKOFF", default=30)
 XSENDER_SCHEDULER_INTERVAL = env.float("XSENDER_SCHEDULER_INTERVAL", default=2.0)
 XSENDER_BATCH_SIZE = env.int("XSENDER_BATCH_SIZE", default=500)
+# A drain works this long on one gateway before queueing its continuation behind other waiting work.
+XSENDER_DRAIN_SLICE_SECONDS = env.float("XSENDER_DRAIN_SLICE_SECONDS", default=0.25)
+# How long a gateway's wake-up flag lives without a drain refreshing it (a lost drain is replaced after this).
+XSENDER_WAKE_TTL = env.int("XSENDER_WAKE_TTL", default=10)
 XSENDER_MAX_ATTEMPTS = env.int("XSENDER_MAX_ATTEMPTS", default=5)
 XSENDER_LEASE_SECONDS = env.int("XSENDER_LEASE_SECONDS", default=300)
 XSENDER_DEVICE_OFFLINE_AFTER = env.int("XSENDER_DEVICE_OFFLINE_AFTER", default=120)
+XSENDER_DEVICE_SESSION_DAYS = env.int("XSENDER_DEVICE_SESSION_DAYS", default=30)
 XSENDER_ADMIN_2FA = env.bool("XSENDER_ADMIN_2FA", default=not DEBUG)
 XSENDER_PAIRING_TOKEN_TTL_MINUTES = env.int("XSENDER_PAIRING_TOKEN_TTL_MINUTES", default=10)
 
@@ -162,7 +166,7 @@ EMBEDDED_REDIS = not REDIS_URL
 if EMBEDDED_REDIS:
     REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}"
 
-RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("high", "default", "low", "webhooks")}
+RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600} for name in ("high", "low", "webhooks")}
 RQ_SHOW_ADMIN_LINK = True
 
 AUTH_PASSWORD_VALIDATORS = [

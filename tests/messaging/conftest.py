@@ -7,7 +7,7 @@ from rq import SimpleWorker
 from gateways.models import Gateway
 from tests.conftest import Tenant
 
-QUEUES = ("high", "default", "low")
+QUEUES = ("high", "low")
 
 
 def make_gateway(owner, channel: str, identifier: str, provider: str = "console", **extra) -> Gateway:

@@ -155,11 +155,11 @@ def web(processes: Processes) -> Web:
 
 @pytest.fixture
 def worker(processes: Processes) -> Processes:
-    processes.manage("worker", "rqworker", "high", "default", "low")
+    processes.manage("worker", "rqworker", "high", "low")
     return processes
 
 
 @pytest.fixture
 def scheduler(processes: Processes) -> Processes:
-    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3", XSENDER_REQUEUE_AFTER="2")
+    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3")
     return processes

@@ -33,6 +33,7 @@ def test_a_phone_cannot_turn_a_delivered_sms_into_a_refund(alice, web):
     token = devices.create_pairing_token(user=alice.user)[1]
     base, proto = "/api/gateway/sms/android", {"X-Forwarded-Proto": "https"}
     session = web.call("POST", f"{base}/register-session", "", json={"pairing_token": token, "device_uuid": "p1"})
+    assert session.status_code == 200, session.text
     phone = {**proto, "Authorization": f"Bearer {session.json()['data']['session_token']}"}
     web.call("POST", f"{base}/sim", "", headers=phone, json={"slot": 0})
     sent = web.call("POST", "/api/sms/send", alice.key, json={"contact": [{"number": "+15555550123", "body": "x"}]})

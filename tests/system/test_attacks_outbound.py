@@ -24,7 +24,7 @@ ALLOW_LOOPBACK_FILES = {"XSENDER_FETCH_ALLOWED_HOSTS": "127.0.0.1"}
 
 
 def start_worker(processes, **env: str) -> None:
-    processes.manage("worker", "rqworker", "high", "default", "low", **env)
+    processes.manage("worker", "rqworker", "high", "low", **env)
 
 
 def send(web, key: str, channel: str, items: list[dict]) -> list[str]:

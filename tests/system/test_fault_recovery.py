@@ -54,8 +54,8 @@ def test_redis_flushed_after_accept_every_message_is_sent_exactly_once(alice, we
     smtp_gateway(alice.user, port)
     send_many(web, alice.key, 60)
     get_redis().flushdb()  # the wake-ups are lost; only the rows remain
-    processes.manage("worker", "rqworker", "high", "default", "low")
-    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3", XSENDER_REQUEUE_AFTER="1")
+    processes.manage("worker", "rqworker", "high", "low")
+    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3")
     wait_until(lambda: final_statuses() == Counter({Status.SENT: 60}), 60, what="all 60 to be Sent")
     assert sorted(sink.recipients) == sorted(f"r{i}@example.com" for i in range(60))
 
@@ -67,8 +67,8 @@ def test_worker_killed_mid_batch_no_message_is_sent_twice(alice, web, processes,
     send_many(web, alice.key, 90)
     wait_until(lambda: len(sink.recipients) >= 10, 30, interval=0.02, what="the worker to be mid-batch")
     processes.kill("worker")  # SIGKILL to the worker and its work-horse, in the middle of the first chunk
-    processes.manage("worker2", "rqworker", "high", "default", "low", XSENDER_LEASE_SECONDS="3")
-    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3", XSENDER_REQUEUE_AFTER="1")
+    processes.manage("worker2", "rqworker", "high", "low", XSENDER_LEASE_SECONDS="3")
+    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3")
     wait_until(lambda: set(final_statuses()) <= {Status.SENT, Status.FAILED}, 60, what="every message to end")
     received = Counter(sink.recipients)
     sent = set(Message.objects.filter(status=Status.SENT).values_list("recipient", flat=True))

@@ -110,8 +110,7 @@ def test_redis_stopped_mid_traffic_sends_answer_200_and_every_message_is_sent_on
     server.start()
     web = start_web(processes, REDIS_URL=server.url)
     processes.manage("worker", "xsender:worker", REDIS_URL=server.url)
-    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3", REDIS_URL=server.url,
-                     XSENDER_REQUEUE_AFTER="2")  # fmt: skip
+    processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3", REDIS_URL=server.url)  # fmt: skip
     traffic = Traffic(web, alice.key)
     traffic.start()
     wait_until(lambda: len(sink.messages) >= 5, 20, what="mail to flow before the outage")

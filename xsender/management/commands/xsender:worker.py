@@ -24,7 +24,7 @@ from xsender.redis import get_redis
 from xsender.startup import settle
 
 logger = logging.getLogger("xsender.worker")
-QUEUES = ("high", "default", "low", "webhooks")
+QUEUES = ("high", "low", "webhooks")
 REDIS_POLL_SECONDS = 0.5
 
 
@@ -66,7 +66,7 @@ def redis_answers() -> bool:
 
 
 class Command(BaseCommand):
-    help = "Run a delivery worker on the high, default, low and webhooks queues (in that order of priority)."
+    help = "Run a delivery worker on the high, low and webhooks queues (in that order of priority)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--burst", action="store_true", help="Exit when the queues are empty.")
