@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -22,6 +23,11 @@ PROFILE_LIMITS: dict[str, tuple[int, int, str]] = {
 def _within(name: str) -> list[MinValueValidator | MaxValueValidator]:
     low, high, message = PROFILE_LIMITS[name]
     return [MinValueValidator(low, message), MaxValueValidator(high, message)]
+
+
+def session_expiry() -> datetime:
+    """When a device session issued or used now expires (each use extends it: services.authenticate_device)."""
+    return timezone.now() + timedelta(days=settings.XSENDER_DEVICE_SESSION_DAYS)
 
 
 class PairingToken(models.Model):
@@ -49,6 +55,10 @@ class AndroidDevice(models.Model):
     android_version = models.CharField(max_length=32, blank=True)
     app_version = models.CharField(max_length=32, blank=True)
     hashed_session_token = models.CharField(max_length=64, blank=True, db_index=True)
+    # Not editable in forms: a session is extended by use, renewed by pairing and ended by "Revoke".
+    session_expires_at = models.DateTimeField(
+        default=session_expiry, editable=False, help_text="Extended on every use; once past, the phone must pair again."
+    )
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import hash_key
-from devices.models import PROFILE_LIMITS, AndroidDevice, PairingToken, Sim
+from devices.models import PROFILE_LIMITS, AndroidDevice, PairingToken, Sim, session_expiry
 from gateways import services as gateways
 from gateways.models import Gateway
 from messaging import transitions
@@ -26,6 +26,7 @@ from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
 
 POOL_IDENTIFIER = "android"
 MAX_PER_POLL = 50  # a phone sends a few SMS a second at best: smaller claims, shorter leases in doubt
+SESSION_REFRESH_EVERY = timedelta(minutes=1)  # a session's expiry is rewritten at most this often
 REPORTED = {"sent": Status.SENT, "delivered": Status.DELIVERED, "failed": Status.FAILED}
 
 
@@ -95,6 +96,7 @@ def register_session(
     device.name = device_name or device.name
     device.android_version, device.app_version = android_version, app_version
     device.hashed_session_token, device.is_active, device.revoked_at = hash_key(raw), True, None
+    device.session_expires_at = session_expiry()  # a re-pair replaces the token and starts a new term
     device.last_seen_at = timezone.now()
     device.save()
     _pool_gateway(user)
@@ -102,6 +104,11 @@ def register_session(
 
 
 def authenticate_device(raw: str) -> AndroidDevice:
+    """The active device whose session token is `raw`; NotAuthenticated when unknown, revoked or expired.
+
+    Each use extends the session to XSENDER_DEVICE_SESSION_DAYS from now, written at most once a minute:
+    phones poll every few seconds, and this is their hot path.
+    """
     device = (
         AndroidDevice.objects.filter(hashed_session_token=hash_key(raw), is_active=True)
         .select_related("user", "gateway")
@@ -111,13 +118,20 @@ def authenticate_device(raw: str) -> AndroidDevice:
     )
     if device is None or not device.user.is_active:
         raise NotAuthenticated("Invalid or revoked session token.")
+    if device.session_expires_at <= timezone.now():
+        raise NotAuthenticated("Session expired: pair the device again.")
+    expires = session_expiry()
+    if expires - device.session_expires_at >= SESSION_REFRESH_EVERY:
+        AndroidDevice.objects.filter(pk=device.pk).update(session_expires_at=expires)
+        device.session_expires_at = expires
     return device
 
 
 def logout_device(*, device: AndroidDevice) -> AndroidDevice:
     """Revokes the session token and marks the device offline; its rows stay for a later re-link."""
     device.hashed_session_token, device.is_active, device.revoked_at = "", False, timezone.now()
-    device.save(update_fields=["hashed_session_token", "is_active", "revoked_at"])
+    device.session_expires_at = device.revoked_at
+    device.save(update_fields=["hashed_session_token", "is_active", "revoked_at", "session_expires_at"])
     return device
 
 
