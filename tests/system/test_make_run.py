@@ -64,6 +64,8 @@ class MakeRun:
         return text
 
     def ctrl_c(self) -> None:
+        if self.process.poll() is not None:
+            return  # it exited on its own: the test has already failed and says why
         os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=60)
