@@ -260,6 +260,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         target = obj.user if obj is not None else None
         return super().has_change_permission(request, obj) and not guards_superusers(request, target)
 
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        target = obj.user if obj is not None else None
+        return super().has_delete_permission(request, obj) and not guards_superusers(request, target)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are issued from the user page ("Rotate API key"), so the secret is shown once
 

@@ -84,3 +84,9 @@ def test_a_rotated_key_is_shown_once_on_the_answer_page_and_never_in_a_message(a
     later = admin_client.get("/admin/accounts/user/", secure=True).content.decode()
     assert new_key not in later
     assert https_client().get("/api/me", HTTP_API_KEY=new_key).status_code == 200
+
+
+def test_an_admin_role_member_cannot_delete_a_superusers_key_or_account(role_client, admin):
+    act(role_client, "accounts/apikey", "delete_selected", [ApiKey.objects.get(user=admin.user).pk], post="yes")
+    act(role_client, "accounts/user", "delete_selected", [admin.user.pk], post="yes")
+    assert admin.client().get("/api/me").status_code == 200
