@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -53,7 +54,41 @@ def debit_credits(
         if updated:
             return CreditEntry.objects.create(account=account, delta=-amount, reason=reason, note=note)
     # Raised outside the atomic block, so a caller's transaction stays usable.
-    raise CreditExhausted(f"Not enough {channel} credit: {amount} needed. Buy more credit or upgrade your plan.")
+    raise short_of_credit(channel, amount)
+
+
+@dataclass(frozen=True)
+class DebitStatement:
+    """The ledger's debit as common table expressions, for a caller that must charge and write in one
+    statement (the send path's single-recipient requests): it defines `charged`, one row when the charge took
+    (or the account is unlimited), none when the balance is short. The same rule as `debit_credits`: a
+    conditional UPDATE that never takes the balance below zero, and one ledger entry with it."""
+
+    sql: str
+    params: list[Any]
+
+
+def debit_statement(*, user_id: int, channel: str, amount: int, note: str = "") -> DebitStatement:
+    now = timezone.now()
+    sql = (
+        "account AS (SELECT id, unlimited FROM accounts_creditaccount WHERE user_id = %s AND channel = %s), "
+        "debit AS (UPDATE accounts_creditaccount AS a SET balance = a.balance - %s, updated_at = %s FROM account "
+        "WHERE a.id = account.id AND NOT account.unlimited AND a.balance >= %s RETURNING a.id), "
+        "entry AS (INSERT INTO accounts_creditentry (account_id, delta, reason, note, created_at) "
+        "SELECT id, %s, %s, %s, %s FROM debit), "
+        "charged AS (SELECT 1 FROM account WHERE unlimited UNION ALL SELECT 1 FROM debit)"
+    )
+    params = [user_id, channel, amount, now, amount, -amount, CreditEntry.Reason.SEND, note, now]
+    return DebitStatement(sql=sql, params=params)
+
+
+def ensure_account(*, user: User, channel: str) -> CreditAccount:
+    """The user's account on `channel`, created empty if it is missing."""
+    return _account(user, channel)
+
+
+def short_of_credit(channel: str, amount: int) -> CreditExhausted:
+    return CreditExhausted(f"Not enough {channel} credit: {amount} needed. Buy more credit or upgrade your plan.")
 
 
 def add_credits(

@@ -57,11 +57,13 @@ def recreate_database() -> None:
 
 
 def main() -> None:
-    from bench import accept, deliver
+    from bench import accept, deliver, single
 
     only = set(sys.argv[1:]) or {"accept", "deliver"}  # `python -m bench deliver` runs one part
-    if only - {"accept", "deliver"}:
-        sys.exit("usage: python -m bench [accept] [deliver]")
+    if only - {"accept", "deliver", "single"}:
+        sys.exit("usage: python -m bench [accept] [deliver] | python -m bench single")
+    if "single" in only:
+        return run_single(single)
     print("Setting up the bench database…", flush=True)
     recreate_database()
     import django
@@ -84,6 +86,23 @@ def main() -> None:
     )
     print(report(results))
     print(f"\nWrote {out}")
+
+
+def run_single(single) -> None:  # noqa: ANN001 — the bench.single module
+    print("Setting up the bench database…", flush=True)
+    recreate_database()
+    import django
+
+    django.setup()
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "single": single.run(manage),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "single.json").write_text(json.dumps(results, indent=2))
+    print("\n".join(single.report(results["single"])))
+    print(f"\nWrote {out / 'single.json'}")
 
 
 def report(r: dict) -> str:

@@ -89,6 +89,33 @@ def insert_messages(messages: Sequence[Message]) -> None:
                 copy.write_row(row)
 
 
+def insert_charged(messages: Sequence[Message], charge: Any = None) -> bool:
+    """Inserts `messages` in one statement — with `charge` (accounts.services.DebitStatement), only if the charge
+    takes, in the same statement, so no transaction is needed: either both happen or neither. Sets the
+    messages' primary keys; returns False (nothing written) when the balance was short."""
+    columns = list(INSERT_COLUMNS)
+    arrays = []
+    for column in columns:
+        values = [getattr(m, column) for m in messages]
+        arrays.append([json.dumps(v) for v in values] if column in JSON_COLUMNS else values)
+    unnested = ", ".join(f"%s::{INSERT_COLUMNS[c]}[]" for c in columns)
+    insert = f"INSERT INTO messaging_message ({', '.join(columns)}) SELECT * FROM unnest({unnested})"  # noqa: S608
+    if charge is None:
+        sql, params = f"{insert} RETURNING id, uid", arrays
+    else:
+        sql = f"WITH {charge.sql} {insert} WHERE EXISTS (SELECT 1 FROM charged) RETURNING id, uid"  # noqa: S608
+        params = [*charge.params, *arrays]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = dict((uid, pk) for pk, uid in cursor.fetchall())
+    if not ids:
+        return False
+    for message in messages:
+        message.pk = message.id = ids[message.uid]
+        message._state.adding = False
+    return True
+
+
 def update_results(messages: Sequence[Message], tokens: Sequence[Any]) -> set[int]:
     """Writes the delivery outcome fields of `messages`, each only while it is still Processing under the claim
     token it was sent with (`tokens`, in the same order): a run that stalled past its lease cannot overwrite

@@ -154,6 +154,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=_EMBEDDED_DATABASE_URL)}
 # Connections are reused (a new one costs tens of milliseconds) and checked before each request's first use.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=600))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Parameters bound by the server, so psycopg prepares the statements a process repeats (the send path's
+# every query): PostgreSQL parses and plans them once per connection instead of on every request.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
 # Lets several test runs share one PostgreSQL server without clashing.
 if env.str("XSENDER_TEST_DB_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("XSENDER_TEST_DB_NAME")}

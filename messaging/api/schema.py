@@ -43,7 +43,7 @@ URL_PATTERN = r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5
 
 def text(limit: int, description: str, *, required: bool = False, header_bound: bool = False) -> dict[str, Any]:
     """A text field: `required` ones must not be empty; header-bound ones refuse line breaks."""
-    schema: dict[str, Any] = {"type": "string", "maxLength": limit, "pattern": NO_BREAKS if header_bound else NO_NUL}
+    schema: dict[str, Any] = {"type": "string", "maxLength": limit, **(NO_BREAKS if header_bound else NO_NUL)}
     if required:
         schema["minLength"] = 1
     return {**schema, "description": description}
@@ -62,7 +62,9 @@ EMAIL = {
     "type": "string",
     "format": "email",
     "maxLength": 254,
-    "pattern": NO_BREAKS,
+    # Django's address check on top of the format: a top-level domain of two characters or more, or localhost, or
+    # an address literal.
+    "pattern": r"^[^\r\n\x00@]+@(?:localhost|\[[^\]]+\]|[^\r\n\x00@]+\.[^\r\n\x00@.]{2,})$",
     "description": "Recipient address; stored lower-case with an ASCII (IDNA) domain.",
 }
 # A custom format: the API reads any number phonenumbers can parse with its country code and that has a possible
@@ -126,7 +128,6 @@ SMS_ITEM = {
         "schedule_at": SCHEDULE,
     },
 }
-_WA_MEDIA = {"type": "string", "enum": list(WHATSAPP_MEDIA)}
 WHATSAPP_ITEM = {
     "type": "object",
     "required": ["number"],
@@ -145,25 +146,32 @@ WHATSAPP_ITEM = {
         "schedule_at": SCHEDULE,
     },
     # Text needs `message`; media needs `url` (and takes `message` as its caption). `url` is read only with media.
+    # (Patterns rather than enums here: the schema generator merges enums of one property name.)
     "anyOf": [
-        {"required": ["message"], "properties": {"message": {"minLength": 1}, "media": {"enum": ["", None]}}},
-        {"required": ["media", "url"], "properties": {"media": _WA_MEDIA, "url": URL}},
+        {
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string", "minLength": 1},
+                "media": {"type": "string", "maxLength": 0, "nullable": True},
+            },
+        },
+        {"required": ["media", "url"], "properties": {"media": {"type": "string", "minLength": 1}, "url": URL}},
     ],
 }
 ITEMS = {"email": EMAIL_ITEM, "sms": SMS_ITEM, "whatsapp": WHATSAPP_ITEM}
 
 
-def _item(channel: str) -> type[JsonSchemaSerializer]:
-    return type(f"{channel.title()}Item", (JsonSchemaSerializer,), {"json_schema": ITEMS[channel]})
-
-
-def _contact(channel: str) -> serializers.Field:
-    return _item(channel)(
-        many=True,
-        min_length=1,
-        max_length=settings.XSENDER_MAX_RECIPIENTS,
-        help_text="One object per recipient. All are accepted, or none is (and nothing is charged).",
-    )
+def _send_request(channel: str) -> type[JsonSchemaSerializer]:
+    item = type(f"{channel.title()}Item", (JsonSchemaSerializer,), {"json_schema": ITEMS[channel]})
+    contact = {
+        "type": "array",
+        "items": item,
+        "minItems": 1,
+        "maxItems": settings.XSENDER_MAX_RECIPIENTS,
+        "description": "One object per recipient. All are accepted, or none is (and nothing is charged).",
+    }
+    body = {"type": "object", "required": ["contact"], "properties": {"contact": contact}}
+    return type(f"{channel.title()}SendRequest", (JsonSchemaSerializer,), {"json_schema": body})
 
 
 @extend_schema_field({"type": "string", "enum": [Status.PENDING, Status.SCHEDULED]})
@@ -213,6 +221,8 @@ def _query(channel: str) -> list[OpenApiParameter]:
         if name == "attachments":
             continue
         schema = {k: v for k, v in field.items() if k not in ("nullable", "description")}
+        if name in required:
+            schema["minLength"] = 1
         params.append(OpenApiParameter(name, schema, OpenApiParameter.QUERY, required=name in required,
                                        description=field.get("description", "")))  # fmt: skip
     return params
@@ -224,8 +234,8 @@ def _accepted(channel: str) -> type[serializers.Serializer]:
 
 
 @cache
-def _send_request(channel: str) -> type[serializers.Serializer]:
-    return type(f"{channel.title()}SendRequest", (serializers.Serializer,), {"contact": _contact(channel)})
+def _request(channel: str) -> type[JsonSchemaSerializer]:
+    return _send_request(channel)
 
 
 def send_schema(channel: str, method: str):  # noqa: ANN201 — a decorator
@@ -234,7 +244,7 @@ def send_schema(channel: str, method: str):  # noqa: ANN201 — a decorator
     headers = [IDEMPOTENCY, REPLAYED, RETRY_AFTER, *RATE_LIMIT_HEADERS]
     common = {"responses": responses, "tags": [channel], "description": SEND_DESCRIPTION[method]}
     if method == "post":
-        return extend_schema(request=_send_request(channel), parameters=headers, summary=f"Send {channel}", **common)
+        return extend_schema(request=_request(channel), parameters=headers, summary=f"Send {channel}", **common)
     return extend_schema(parameters=[*headers, *_query(channel)], summary=f"Send one {channel} (GET)", **common)
 
 
