@@ -11,8 +11,8 @@ from django.db import connection
 
 from devices import services
 from devices.models import AndroidDevice
-from messaging.models import Message, Status
 from messaging.items import SmsItem
+from messaging.models import Message, Status
 from messaging.services import accept_messages
 
 PHONES, MESSAGES, QUOTA = 10, 5000, 300  # 10 phones x 2 SIMs x 300 = 6,000 >= 5,000
