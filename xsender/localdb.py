@@ -11,6 +11,7 @@ The socket lives in the data directory (mode 0700) and no TCP port is opened, so
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -81,7 +82,8 @@ def start(server: Server, *, owner_pid: int | None = None) -> tuple[int, bool]:
         holder = _holder(server)
         if holder and holder != owner_pid and _alive(holder):
             raise EmbeddedPostgresError(
-                f"The PostgreSQL in {server.data} is in use by another `make run` (pid {holder}): stop that one first."
+                f"The PostgreSQL in {server.data} is in use by another `make run` (pid {holder}): stop that one "
+                "first (or, if it is gone, `python manage.py xsender:postgres stop`)."
             )
         _record_owner(server, owner_pid)  # left behind by a run that was killed: this run adopts it
         ensure_database(server)
@@ -110,7 +112,8 @@ def stop(server: Server, *, owner_pid: int | None = None) -> int | None:
     except ProcessLookupError:
         return None
     if not _wait_gone(server, pid, STOP_TIMEOUT):
-        os.kill(pid, signal.SIGQUIT)  # immediate shutdown: recovery replays the log at the next start
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGQUIT)  # immediate shutdown: recovery replays the log at the next start
         _wait_gone(server, pid, 5.0)
     return pid
 
