@@ -29,7 +29,10 @@ class AndroidDeviceAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     # The owner goes with the device's gateway, and a session ends only through "Revoke": neither is edited here.
     # The profile fields keep the model's bounds (devices.models.PROFILE_LIMITS).
-    readonly_fields = ("uid", "user", "gateway", "device_uuid", "is_active", "last_seen_at", "revoked_at", "created_at")
+    readonly_fields = (
+        "uid", "user", "gateway", "device_uuid", "is_active", "last_seen_at", "session_expires_at", "revoked_at",
+        "created_at",
+    )  # fmt: skip
     exclude = ("hashed_session_token",)
     inlines = [SimInline]
     actions = ["revoke"]
