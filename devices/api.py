@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from devices import services
 from devices.models import AndroidDevice, Sim
+from devices.schema import PENDING, REGISTER_TEXTS, REGISTERED, REPORT_ITEMS, REPORTED, SIM, Text, schema
 from xsender.api import XSenderAPIView, ok, parse_timestamp
 from xsender.errors import NotAuthenticated as DomainNotAuthenticated
 from xsender.throttling import ClientIpThrottle, RateThrottle, limit_client
@@ -48,16 +49,6 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer"}
 
 
-ENVELOPE = inline_serializer(
-    "DeviceEnvelope",
-    {"success": serializers.BooleanField(), "message": serializers.CharField(), "data": serializers.JSONField()},
-)
-
-
-def schema(request: Any = None):  # noqa: ANN201 — a decorator
-    return extend_schema(request=request, responses={200: ENVELOPE}, tags=["android devices"])
-
-
 class DeviceSessionThrottle(RateThrottle):
     """Per device session: a phone stuck in a loop cannot take the server's time from the rest of the fleet."""
 
@@ -86,11 +77,11 @@ def profile_data(device: AndroidDevice) -> dict[str, int]:
 
 
 class RegisterInput(serializers.Serializer):
-    pairing_token = serializers.CharField(max_length=200)
-    device_uuid = serializers.CharField(max_length=100)
-    device_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    android_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    pairing_token = Text(max_length=200)
+    device_uuid = Text(max_length=100)
+    device_name = Text(max_length=150, required=False, allow_blank=True, default="")
+    android_version = Text(max_length=32, required=False, allow_blank=True, default="")
+    app_version = Text(max_length=32, required=False, allow_blank=True, default="")
 
 
 class RegisterSessionView(XSenderAPIView):
@@ -101,7 +92,7 @@ class RegisterSessionView(XSenderAPIView):
     ip_rate_scope = "register"
     ip_rate_setting = "XSENDER_REGISTER_RATE_LIMIT"
 
-    @schema(RegisterInput)
+    @schema("Pair a phone", request=RegisterInput, answer=REGISTERED, texts=REGISTER_TEXTS)
     def post(self, request: Request) -> Response:
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -118,7 +109,7 @@ class RegisterSessionView(XSenderAPIView):
 
 
 class LogoutView(DeviceView):
-    @schema()
+    @schema("Revoke this session token")
     def post(self, request: Request) -> Response:
         services.logout_device(device=request.auth)
         return ok("Logged out")
@@ -126,18 +117,18 @@ class LogoutView(DeviceView):
 
 class SimInput(serializers.Serializer):
     slot = serializers.IntegerField(min_value=0, max_value=7)
-    label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    country_code = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
+    label = Text(max_length=100, required=False, allow_blank=True, default="")
+    country_code = Text(max_length=8, required=False, allow_blank=True, default="")
 
 
 class SimUpdateInput(serializers.Serializer):
-    label = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    country_code = serializers.CharField(max_length=8, required=False, allow_blank=True)
+    label = Text(max_length=100, required=False, allow_blank=True)
+    country_code = Text(max_length=8, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
 
 
 class SimListView(DeviceView):
-    @schema(SimInput)
+    @schema("Add a SIM", request=SimInput, answer=SIM, status=201)
     def post(self, request: Request) -> Response:
         data = SimInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -145,31 +136,31 @@ class SimListView(DeviceView):
 
 
 class SimDetailView(DeviceView):
-    @schema(SimUpdateInput)
+    @schema("Update a SIM", request=SimUpdateInput, answer=SIM, errors=(404,))
     def put(self, request: Request, uid: str) -> Response:
         sim = services.get_sim(device=request.auth, sim_uid=uid)
         data = SimUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         return ok("SIM updated", sim_data(services.update_sim(sim=sim, **data.validated_data)))
 
-    @schema()
+    @schema("Remove a SIM", errors=(404,))
     def delete(self, request: Request, uid: str) -> Response:
         services.remove_sim(sim=services.get_sim(device=request.auth, sim_uid=uid))
         return ok("SIM removed")
 
 
 class HeartbeatInput(serializers.Serializer):
-    sim_uid = serializers.CharField(max_length=40)
+    sim_uid = Text(max_length=40)
     active = serializers.BooleanField()
     signal_strength = serializers.IntegerField(
         min_value=-200, max_value=0, required=False, allow_null=True, default=None
     )
     messages_sent_24h = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
-    imsi = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    imsi = Text(max_length=20, required=False, allow_blank=True, default="")
 
 
 class SimStatusView(DeviceView):
-    @schema(HeartbeatInput)
+    @schema("Report a SIM's heartbeat", request=HeartbeatInput, answer=SIM, errors=(404,))
     def post(self, request: Request) -> Response:
         data = HeartbeatInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -179,7 +170,7 @@ class SimStatusView(DeviceView):
 
 
 class PendingView(DeviceView):
-    @schema()
+    @schema("Claim queued SMS for this phone", answer=PENDING)
     def get(self, request: Request) -> Response:
         messages = services.claim_pending(device=request.auth)
         data = [
@@ -196,7 +187,9 @@ class PendingView(DeviceView):
 
 
 class ReportInput(serializers.Serializer):
-    statuses = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
+    statuses = extend_schema_field(REPORT_ITEMS)(
+        serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
+    )
 
 
 def parse_report(item: dict[str, Any]) -> services.DeviceReport | str:
@@ -222,7 +215,7 @@ def report_answer(answer: services.ReportAnswer) -> dict[str, Any]:
 
 
 class UpdateStatusesView(DeviceView):
-    @schema(ReportInput)
+    @schema("Report sent, delivered or failed", request=ReportInput, answer=REPORTED)
     def post(self, request: Request) -> Response:
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
