@@ -9,7 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 
-from xsender.openapi import NO_NUL, NOT_BLANK, RETRY_AFTER, EmptyEnvelope, envelope, error_responses
+from xsender.openapi import BODY_STATUSES, NO_NUL, NOT_BLANK, RETRY_AFTER, EmptyEnvelope, envelope, error_responses
 
 
 class Text(serializers.CharField):
@@ -125,7 +125,8 @@ def schema(
     texts: dict[int, str] | None = None,
 ) -> Callable:
     """A device endpoint's description: its answer, and the errors it can give besides 401, 429 and the edge's."""
-    responses = {status: answer, **error_responses(401, 429, *errors, texts=texts or TEXTS)}
+    body = BODY_STATUSES if request is not None else ()
+    responses = {status: answer, **error_responses(401, 429, *body, *errors, texts=texts or TEXTS)}
     return extend_schema(
         summary=summary, request=request, responses=responses, parameters=[RETRY_AFTER], tags=["android devices"]
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,8 +77,11 @@ class _Errors:
     def url(self, value: str, name: str) -> str:
         value = self.text(value, name, limit=LIMITS["url"], header=True)
         if value:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(value)
+            except ValueError:  # an unclosed IPv6 bracket ("http://[::1") is not a URL: a 400, never a 500
+                parts = None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
                 self.add(name, "Must be an http(s) URL.")
         return value
 
@@ -139,6 +142,12 @@ def _schedule(value: datetime | None, errors: _Errors) -> datetime | None:
     if value is not None and timezone.is_naive(value):
         errors.add("schedule_at", "Must carry a time zone.")
         return None
+    if value is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no UTC instant, unstorable
+            errors.add("schedule_at", "Out of range: no such instant in UTC.")
+            return None
     return value
 
 

@@ -98,13 +98,18 @@ STATUS_TEXT: dict[int, str] = {
     403: "Plain HTTP: the API answers over HTTPS only (unless the server allows insecure HTTP).",
     404: "Not found.",
     409: "A request with this Idempotency-Key is still being processed: retry later.",
+    406: "The Accept header rules out application/json, the only type the API answers in.",
     413: "The request body is larger than the server accepts (XSENDER_MAX_BODY_BYTES).",
+    415: "The body is not JSON: send Content-Type: application/json.",
     422: "A business rule refuses the request.",
     429: "Too many requests: wait `Retry-After` seconds.",
     500: "Server error: retry; if it persists, share the response with support. Never a stack trace.",
 }
-# Answered by the edge, the parser or the server itself for any endpoint, before or around its view.
-EDGE_STATUSES = (400, 403, 413, 500)
+# Answered for any endpoint before or around its view: by the edge (400 for a bad Content-Length, 403, 413), by
+# content negotiation (406) or by the server itself (500).
+EDGE_STATUSES = (400, 403, 406, 413, 500)
+# Answered besides by an endpoint that reads a JSON body: 400 for malformed JSON, 415 for another content type.
+BODY_STATUSES = (400, 415)
 
 
 def error_responses(*codes: int, texts: dict[int, str] | None = None) -> dict[int, OpenApiResponse]:

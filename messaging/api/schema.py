@@ -19,6 +19,7 @@ from rest_framework import serializers
 from messaging.models import Status
 from messaging.validation import ATTACHMENT_TYPES, LIMITS, MAX_ATTACHMENTS, MAX_GATEWAY, SMS_TYPES, WHATSAPP_MEDIA
 from xsender.openapi import (
+    BODY_STATUSES,
     NO_BREAKS,
     NO_NUL,
     RATE_LIMIT_HEADERS,
@@ -80,7 +81,8 @@ SCHEDULE = {
     "type": "string",
     "pattern": SCHEDULE_PATTERN,
     "nullable": True,
-    "description": "Send later: `Y-m-d H:i:s` in the server's time zone. Empty or past: send now.",
+    "description": "Send later: `Y-m-d H:i:s` in the server's time zone (a time with no UTC instant, such as "
+    "0001-01-01 00:00:00 east of UTC, is a 400). Empty or past: send now.",
 }
 GATEWAY = text(MAX_GATEWAY, "A gateway's identifier; empty: the default gateway.", header_bound=True)
 URL = {
@@ -189,7 +191,7 @@ class Accepted(serializers.Serializer):
 
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "maxLength": 255},
     location=OpenApiParameter.HEADER,
     required=False,
     description="1 to 255 characters: the same request with the same key within 24 hours replays the first "
@@ -205,7 +207,7 @@ SEND_TEXTS = {
 SEND_DESCRIPTION = {
     "post": "Sends to every recipient of `contact`, through the named gateway or the default one.",
     "get": "The GET form: one recipient, its fields in the query string (for simple clients; the key still goes "
-    "in the Api-key header).",
+    "in the Api-key header). Behind gunicorn the request line is limited to 4094 bytes.",
 }
 
 
@@ -240,7 +242,8 @@ def _request(channel: str) -> type[JsonSchemaSerializer]:
 
 def send_schema(channel: str, method: str):  # noqa: ANN201 — a decorator
     responses: dict[int, Any] = {200: _accepted(channel)}
-    responses.update(error_responses(400, 401, 402, 404, 409, 422, 429, texts=SEND_TEXTS))
+    body = BODY_STATUSES if method == "post" else ()
+    responses.update(error_responses(401, 402, 404, 409, 422, 429, *body, texts=SEND_TEXTS))
     headers = [IDEMPOTENCY, REPLAYED, RETRY_AFTER, *RATE_LIMIT_HEADERS]
     common = {"responses": responses, "tags": [channel], "description": SEND_DESCRIPTION[method]}
     if method == "post":
