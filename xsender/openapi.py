@@ -1,5 +1,5 @@
-"""OpenAPI pieces every endpoint of the XSender dialect shares: the error envelope, the answers given before a view
-runs (the edge's 400/403/413, the throttles' 429, the 500) and the response headers.
+"""OpenAPI pieces every endpoint of the XSender dialect shares: the error envelope, the answers given before or
+around a view (the edge's 400/403/413, content negotiation's 406, the throttles' 429, the 500) and the headers.
 
 Documentation only: the wire is written by xsender.api, xsender.middleware and xsender.throttling.
 tests/xsender/test_openapi.py runs schemathesis against the served schema, so the two cannot drift apart.
@@ -24,12 +24,12 @@ NO_BREAKS: dict[str, Any] = {"not": {"pattern": r"[\r\n\x00]"}}
 NOT_BLANK = r"(?:[^\s\x1c-\x1f\x85]|\ufeff)"
 
 
-@extend_schema_field({"type": "boolean", "enum": [True]}, component_name="Succeeded")
+@extend_schema_field({"type": "boolean", "enum": [True]}, component_name="SuccessTrue")
 class TrueField(serializers.BooleanField):
     """`success` of an answer that succeeded: always true."""
 
 
-@extend_schema_field({"type": "boolean", "enum": [False]}, component_name="Failed")
+@extend_schema_field({"type": "boolean", "enum": [False]}, component_name="SuccessFalse")
 class FalseField(serializers.BooleanField):
     """`success` of an error: always false."""
 
