@@ -7,7 +7,7 @@ Registered for `/api/` (and, with no authentication or throttle of its own, for 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -55,7 +55,12 @@ def error_body(message: str, status: int = 400, **extra: Any) -> dict[str, Any]:
 def parse_timestamp(value: str) -> datetime:
     """`Y-m-d H:i:s` in the server's TIME_ZONE, as the XSender API writes times. Raises ValueError."""
     naive = datetime.strptime(value.strip(), TIMESTAMP_FORMAT)
-    return timezone.make_aware(naive, timezone.get_default_timezone())
+    aware = timezone.make_aware(naive, timezone.get_default_timezone())
+    try:
+        aware.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: no such instant, unstorable
+        raise ValueError("out of range") from None
+    return aware
 
 
 def stamp(value: datetime | None) -> str | None:

@@ -286,3 +286,15 @@ def test_report_query_count_does_not_grow_with_its_items(alice, paired):
 
     assert queries(uids[:1]) == queries(uids[1:])
     assert Message.objects.filter(status=Status.SENT).count() == 21
+
+
+def test_a_report_time_with_no_utc_instant_is_refused_alone(alice, paired, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    client, _ = paired
+    add_sim(client)
+    uid = send_sms(alice)[0]
+    client.get("/api/logs/sms/pending")
+    report = {"statuses": [{"uid": uid, "status": "delivered", "delivered_at": "0001-01-01 00:00:00"}]}
+    answer = client.post("/api/logs/sms/update-statuses", report, format="json").json()["data"][0]
+    assert (answer["success"], answer["message"]) == (False, "Timestamps are Y-m-d H:i:s.")
+    assert alice.client().get(f"/api/get/sms/{uid}").status_code == 200
