@@ -11,12 +11,13 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 
 from accounts.models import ApiKey, User
 from accounts.services import authenticate_api_key
-from xsender.throttling import check_failures, record_failure
+from xsender.throttling import record_failure
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """Past `XSENDER_API_KEY_FAILURE_LIMIT` wrong keys a minute from one address, that address gets 429 before
-    its keys are looked up. Only failures count: valid keys behind the same address are not slowed."""
+    """Past `XSENDER_API_KEY_FAILURE_LIMIT` wrong keys a minute from one address, that address gets 429: its
+    wrong keys here, its valid ones at the plan's throttle (xsender.throttling.PlanRateThrottle, in the same
+    Redis round trip as the plan's rate). Only failures count."""
 
     header = "Api-key"
 
@@ -24,11 +25,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = request.META.get("HTTP_API_KEY", "").strip()
         if not raw:
             raise NotAuthenticated("Missing Api-key header.")
-        limit = settings.XSENDER_API_KEY_FAILURE_LIMIT
-        check_failures(request, "api-key", limit)
         key = authenticate_api_key(raw)
         if key is None:
-            record_failure(request, "api-key", limit)
+            record_failure(request, "api-key", settings.XSENDER_API_KEY_FAILURE_LIMIT)
             raise AuthenticationFailed("Invalid or revoked API key.")
         return key.user, key
 

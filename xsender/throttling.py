@@ -10,8 +10,8 @@ for `REDIS_RETRY_SECONDS` instead of paying a failed connection on every request
 each way.
 
 Limits here: the plan's rate per API key (`PlanRateThrottle`), per client address (`ClientIpThrottle`,
-`limit_client`), per device session (`devices.api`) and failed API-key checks per address (`check_failures`,
-`record_failure`). A limit of 0 turns that limit off.
+`limit_client`), per device session (`devices.api`) and failed API-key checks per address (`record_failure`,
+checked for valid keys by `PlanRateThrottle`). A limit of 0 turns that limit off.
 """
 
 from __future__ import annotations
@@ -38,12 +38,19 @@ WINDOW_SECONDS = 60
 REDIS_RETRY_SECONDS = 5.0
 LOCAL_MAX_KEYS = 10_000
 
-# ARGV[1]: the key's lifetime; ARGV[2]: 1 to count this request, 0 to read the count only.
+# KEYS: the counters; ARGV[1]: their lifetime; ARGV[i + 1]: 1 to count this request on KEYS[i], 0 to read it only.
+# Several counters in one round trip: a send's plan rate and its address's failed-key count together.
 _SCRIPT = """
-if ARGV[2] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+local counts = {}
+for i, key in ipairs(KEYS) do
+  if ARGV[i + 1] == '0' then
+    counts[i] = tonumber(redis.call('GET', key) or '0')
+  else
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  end
+end
+return counts
 """
 
 
@@ -117,38 +124,44 @@ def _redis_answered(health: _RedisHealth) -> None:
     logger.warning("Redis answers again: rate limits are counted in Redis again.")
 
 
-def _count(key: str, amount: int) -> int:
-    """The count of `key` after adding `amount` (0 or 1): in Redis, or in this process while Redis is away."""
+def _counts(keys: list[str], amounts: list[int]) -> list[int]:
+    """The counts of `keys` after adding `amounts` (0 or 1 each), in one round trip: in Redis, or in this process
+    while Redis is away."""
     health = _health.setdefault(settings.REDIS_URL, _RedisHealth())
     if time.monotonic() >= health.retry_at:
         client = get_redis()
         try:
-            count = int(_script(client)(keys=[key], args=[WINDOW_SECONDS + 1, amount], client=client))
+            counts = _script(client)(keys=keys, args=[WINDOW_SECONDS + 1, *amounts], client=client)
         except redis.RedisError as exc:
             _redis_failed(health, exc)
         else:
             _redis_answered(health)
-            return count
-    return _local.add(key, amount)
+            return [int(c) for c in counts]
+    return [_local.add(key, amount) for key, amount in zip(keys, amounts, strict=True)]
 
 
-def _state(key: str, limit: int, amount: int) -> RateLimitState:
+def _states(wanted: list[tuple[str, int, int]]) -> list[RateLimitState]:
+    """One state per (key, limit, amount); limits of 0 (off) are not counted."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     retry_after = max(1, WINDOW_SECONDS - int(now) % WINDOW_SECONDS)
-    if limit <= 0:
-        return RateLimitState(limit=limit, count=0, retry_after=retry_after)
-    return RateLimitState(limit=limit, count=_count(f"xsender:rl:{key}:{window}", amount), retry_after=retry_after)
+    live = [(f"xsender:rl:{key}:{window}", amount) for key, limit, amount in wanted if limit > 0]
+    counts = iter(_counts([k for k, _ in live], [a for _, a in live]) if live else [])
+    return [RateLimitState(limit, next(counts) if limit > 0 else 0, retry_after) for _, limit, _ in wanted]
 
 
 def hit(key: str, limit: int) -> RateLimitState:
     """Counts one request for `key` in the current minute."""
-    return _state(key, limit, 1)
+    return _states([(key, limit, 1)])[0]
 
 
 def current(key: str, limit: int) -> RateLimitState:
     """The count of `key` in the current minute, without counting."""
-    return _state(key, limit, 0)
+    return _states([(key, limit, 0)])[0]
+
+
+def failure_key(request: Any, scope: str) -> str:
+    return f"fail:{scope}:{client_ip(request.META)}"
 
 
 def limit_client(request: Any, scope: str, limit: int) -> None:
@@ -158,15 +171,12 @@ def limit_client(request: Any, scope: str, limit: int) -> None:
         raise exceptions.Throttled(wait=state.retry_after)
 
 
-def check_failures(request: Any, scope: str, limit: int) -> None:
-    """Raises DRF's Throttled (429) once the caller's address has failed `limit` times this minute under `scope`."""
-    state = current(f"fail:{scope}:{client_ip(request.META)}", limit)
-    if 0 < limit <= state.count:
+def record_failure(request: Any, scope: str, limit: int) -> RateLimitState:
+    """Counts a failed check (a wrong key) of the caller's address; raises DRF's Throttled (429) past `limit`."""
+    state = hit(failure_key(request, scope), limit)
+    if 0 < limit <= state.count - 1:
         raise exceptions.Throttled(wait=state.retry_after)
-
-
-def record_failure(request: Any, scope: str, limit: int) -> None:
-    hit(f"fail:{scope}:{client_ip(request.META)}", limit)
+    return state
 
 
 class RateThrottle(BaseThrottle):
@@ -187,24 +197,22 @@ class RateThrottle(BaseThrottle):
 
 
 class PlanRateThrottle(RateThrottle):
-    """Uses `request.auth.rate_limit_key` and `request.auth.rate_limit` (the plan's requests per minute).
+    """Uses `request.auth.rate_limit_key` and `request.auth.rate_limit` (the plan's requests per minute), and
+    refuses a caller whose address is past its failed-key bound (a flood of wrong keys from it), in the same
+    Redis round trip.
 
     Views with `rate_limit_exempt = True` (webhook receivers) are not counted.
     """
 
-    def limit_for(self, request: Any, view: Any) -> tuple[str, int] | None:
+    def allow_request(self, request: Any, view: Any) -> bool:
         key = getattr(request.auth, "rate_limit_key", None)
         if key is None or getattr(view, "rate_limit_exempt", False):
-            return None
-        return key, int(request.auth.rate_limit)
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        allowed = super().allow_request(request, view)
-        state = getattr(self, "state", None)
-        if state is not None:
-            request.rate_limit = state
-            request._request.rate_limit = state
-        return allowed
+            return True
+        failures = settings.XSENDER_API_KEY_FAILURE_LIMIT
+        rate, failed = _states([(key, int(request.auth.rate_limit), 1), (failure_key(request, "api-key"), failures, 0)])
+        self.state = failed if 0 < failures <= failed.count else rate
+        request.rate_limit = request._request.rate_limit = rate
+        return not rate.exceeded and self.state is rate
 
 
 class ClientIpThrottle(RateThrottle):
