@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
+from accounts.selectors import key_with_owner
 from xsender.errors import CreditExhausted, NotFound, ValidationFailed
 
 KEY_PREFIX = "xs_"
@@ -68,17 +69,23 @@ class DebitStatement:
     params: list[Any]
 
 
-def debit_statement(*, user_id: int, channel: str, amount: int, note: str = "") -> DebitStatement:
+def debit_statement(
+    *, user_id: int, channel: str, amount: int, note: str = "", only_if: tuple[str, list[Any]] = ("TRUE", [])
+) -> DebitStatement:
+    """`only_if`: a condition of the caller's statement (SQL and its parameters); without it nothing is charged
+    (and `charged` is empty), so the caller can guard its whole write on it."""
     now = timezone.now()
+    condition, condition_params = only_if
     sql = (
-        "account AS (SELECT id, unlimited FROM accounts_creditaccount WHERE user_id = %s AND channel = %s), "
+        f"account AS (SELECT id, unlimited FROM accounts_creditaccount WHERE user_id = %s AND channel = %s "  # noqa: S608
+        f"AND {condition}), "
         "debit AS (UPDATE accounts_creditaccount AS a SET balance = a.balance - %s, updated_at = %s FROM account "
         "WHERE a.id = account.id AND NOT account.unlimited AND a.balance >= %s RETURNING a.id), "
         "entry AS (INSERT INTO accounts_creditentry (account_id, delta, reason, note, created_at) "
         "SELECT id, %s, %s, %s, %s FROM debit), "
         "charged AS (SELECT 1 FROM account WHERE unlimited UNION ALL SELECT 1 FROM debit)"
     )
-    params = [user_id, channel, amount, now, amount, -amount, CreditEntry.Reason.SEND, note, now]
+    params = [user_id, channel, *condition_params, amount, now, amount, -amount, CreditEntry.Reason.SEND, note, now]
     return DebitStatement(sql=sql, params=params)
 
 
@@ -269,7 +276,7 @@ def authenticate_api_key(raw_key: str) -> ApiKey | None:
     if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
         return None
     prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
-    key = ApiKey.objects.select_related("user", "user__plan").filter(prefix=prefix).first()
+    key = key_with_owner(prefix)
     if key is None or not hmac.compare_digest(key.hashed_key, hash_key(raw_key)):
         return None
     if key.revoked_at is not None or not key.user.is_active:

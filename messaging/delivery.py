@@ -173,7 +173,7 @@ def _lane(drain: _Drain, writer: ResultWriter, first: list[Message] | None = Non
     return sent
 
 
-def drain_gateway(*, gateway_id: int, seconds: float | None = None) -> Drained:
+def drain_gateway(*, gateway_id: int, seconds: float | None = None, gateway: Gateway | None = None) -> Drained:
     """Delivers the due Pending messages of gateway `gateway_id`, highest priority first, for at most
     `seconds` (XSENDER_DRAIN_SLICE_SECONDS); says whether messages are still due and whether the gateway failed.
 
@@ -181,8 +181,9 @@ def drain_gateway(*, gateway_id: int, seconds: float | None = None) -> Drained:
     Once a chunk comes back full, up to `gateway.connections` lanes do this at once, each over its own provider
     connection, so one worker keeps the provider busy while it waits for answers. A run that dies leaves at
     most the chunks its lanes were sending and writing in doubt; the rest is still Pending for another run.
+    `gateway`, when given, is the already loaded gateway `gateway_id` (a job draining it again).
     """
-    gateway = Gateway.objects.filter(pk=gateway_id).first()
+    gateway = gateway or Gateway.objects.filter(pk=gateway_id).first()
     if gateway is None:
         return Drained()
     drain = _Drain(gateway, settings.XSENDER_DRAIN_SLICE_SECONDS if seconds is None else seconds)

@@ -92,7 +92,12 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["user", "channel", "created_at"]),
             models.Index(fields=["schedule_at"], name="msg_scheduled_due", condition=models.Q(status="Scheduled")),
-            models.Index(fields=["gateway", "provider_message_id"], name="msg_provider_id"),
+            # Only messages a provider answered for (tracking events find them by it): a queued row costs nothing here.
+            models.Index(
+                fields=["gateway", "provider_message_id"],
+                name="msg_provider_id",
+                condition=~models.Q(provider_message_id=""),
+            ),
             models.Index(
                 fields=["gateway", "-priority", "created_at"],
                 name="msg_pending_claims",
@@ -106,7 +111,6 @@ class Message(models.Model):
             models.Index(
                 fields=["lease_expires_at"], name="msg_processing_lease", condition=models.Q(status="Processing")
             ),
-            models.Index(fields=["next_attempt_at"], name="msg_pending_due", condition=models.Q(status="Pending")),
         ]
 
     def __str__(self) -> str:

@@ -10,8 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import services as accounts
@@ -58,13 +57,19 @@ def resolve_gateways(*, principal: User, channel: str, drafts: list[Draft]) -> l
     return chosen
 
 
+def _suppressed(principal: User, channel: str, addresses: list[str]) -> tuple[str, list[Any]]:
+    """SQL (and parameters) of "one of `addresses` is suppressed for the principal on `channel`"."""
+    owner = "user_id IS NULL" if principal.is_superuser else "(user_id = %s OR user_id IS NULL)"
+    sql = f"SELECT address, reason FROM messaging_suppression WHERE channel = %s AND address = ANY(%s) AND {owner}"  # noqa: S608
+    return sql, [channel, addresses] if principal.is_superuser else [channel, addresses, principal.pk]
+
+
 def check_suppressions(*, principal: User, channel: str, drafts: list[Draft]) -> None:
     """Raises Rejected (422) naming the first suppressed or opted-out recipient (one query)."""
-    addresses = {draft.recipient for draft in drafts}
-    owner = Q(user__isnull=True) if principal.is_superuser else Q(user=principal) | Q(user__isnull=True)
-    blocked = dict(
-        Suppression.objects.filter(owner, channel=channel, address__in=addresses).values_list("address", "reason")
-    )
+    sql, params = _suppressed(principal, channel, list({draft.recipient for draft in drafts}))
+    with connection.cursor() as cursor:  # a prepared statement: every send asks it
+        cursor.execute(sql, params)
+        blocked = dict(cursor.fetchall())
     for index, draft in enumerate(drafts):
         if draft.recipient in blocked:
             reason = Suppression.Reason(blocked[draft.recipient]).label.lower()
@@ -123,7 +128,6 @@ def accept_messages(
     drafts = check_items(channel, items)
     check_plan(principal=principal, channel=channel)
     gateways = resolve_gateways(principal=principal, channel=channel, drafts=drafts)
-    check_suppressions(principal=principal, channel=channel, drafts=drafts)
     messages = _build(
         principal,
         channel,
@@ -133,27 +137,32 @@ def accept_messages(
         source=source,
         idempotency_key=idempotency_key,
     )
-    _store(principal, channel, messages)
+    _store(principal, channel, messages, drafts)
     return messages
 
 
-def _store(principal: User, channel: str, messages: list[Message]) -> None:
-    """Charges and inserts in one transaction: a request of a few recipients in one statement (no transaction
-    round trips at all), a bulk one with COPY. Wakes the workers on commit."""
+def _store(principal: User, channel: str, messages: list[Message], drafts: list[Draft]) -> None:
+    """Checks suppressions, charges and inserts, all or nothing, then wakes the workers on commit. A request of a
+    few recipients is one statement (the suppression check and the charge guard the insert: no transaction
+    round trips at all); a bulk one is one transaction with COPY."""
     total = sum(m.cost for m in messages)
     note = f"{len(messages)} {channel}"
-    if len(messages) <= SMALL_REQUEST:
-        charge = accounts.debit_statement(user_id=principal.pk, channel=channel, amount=total, note=note)
-        if not insert_charged(messages, charge if total else None):
+    if len(messages) <= SMALL_REQUEST and total:
+        blocked, params = _suppressed(principal, channel, list({m.recipient for m in messages}))
+        guard = (f"NOT EXISTS ({blocked})", params)
+        charge = accounts.debit_statement(user_id=principal.pk, channel=channel, amount=total, note=note, only_if=guard)
+        if not insert_charged(messages, charge):
+            check_suppressions(principal=principal, channel=channel, drafts=drafts)  # raises Rejected if that was it
             accounts.ensure_account(user=principal, channel=channel)  # a user created without one: retry once
             if not insert_charged(messages, charge):
                 raise accounts.short_of_credit(channel, total)
         enqueue_delivery([m for m in messages if m.status == Status.PENDING])
         return
+    check_suppressions(principal=principal, channel=channel, drafts=drafts)
     with transaction.atomic():
         if total:
             accounts.debit_credits(user=principal, channel=channel, amount=total, note=note)
-        insert_messages(messages)
+        insert_messages(messages) if len(messages) > SMALL_REQUEST else insert_charged(messages)
         enqueue_delivery([m for m in messages if m.status == Status.PENDING])
 
 

@@ -57,6 +57,10 @@ XSENDER_SCHEDULER_INTERVAL = env.float("XSENDER_SCHEDULER_INTERVAL", default=2.0
 XSENDER_BATCH_SIZE = env.int("XSENDER_BATCH_SIZE", default=500)
 # A drain works this long on one gateway before queueing its continuation behind other waiting work.
 XSENDER_DRAIN_SLICE_SECONDS = env.float("XSENDER_DRAIN_SLICE_SECONDS", default=0.25)
+# A drain whose gateway runs dry waits this long for more (a request's nudge) before it ends.
+XSENDER_DRAIN_LINGER_SECONDS = env.float("XSENDER_DRAIN_LINGER_SECONDS", default=0.05)
+# …and, once nudged, gathers this long before claiming (several messages per claim under steady traffic).
+XSENDER_DRAIN_GATHER_SECONDS = env.float("XSENDER_DRAIN_GATHER_SECONDS", default=0.01)
 # How long a gateway's wake-up flag lives without a drain refreshing it (a lost drain is replaced after this).
 XSENDER_WAKE_TTL = env.int("XSENDER_WAKE_TTL", default=10)
 XSENDER_MAX_ATTEMPTS = env.int("XSENDER_MAX_ATTEMPTS", default=5)
@@ -157,6 +161,7 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # Parameters bound by the server, so psycopg prepares the statements a process repeats (the send path's
 # every query): PostgreSQL parses and plans them once per connection instead of on every request.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=2))
 # Lets several test runs share one PostgreSQL server without clashing.
 if env.str("XSENDER_TEST_DB_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("XSENDER_TEST_DB_NAME")}

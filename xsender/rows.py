@@ -1,0 +1,33 @@
+"""Model instances from the rows of a hand-written query, for the few reads on the hot path where the ORM's
+compiling of a query costs more than running it (the send path's key, gateways and suppressions).
+
+`Columns(Model, alias, fields)` gives the select list and builds instances with Django's public `from_db`,
+applying each field's database converters (JSON, encrypted fields) exactly as a queryset would. Fields left
+out are deferred: reading one loads it on first access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+class Columns:
+    def __init__(self, model: type[models.Model], alias: str, names: Sequence[str] | None = None) -> None:
+        concrete = model._meta.concrete_fields
+        self.model = model
+        self.fields = [f for f in concrete if names is None or f.name in names or f.attname in names]
+        self.sql = ", ".join(f"{alias}.{f.column}" for f in self.fields)
+        self.attnames = [f.attname for f in self.fields]
+        self.converters = [(i, f.from_db_value) for i, f in enumerate(self.fields) if hasattr(f, "from_db_value")]
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def build(self, values: Sequence[Any]) -> models.Model:
+        values = list(values)
+        for index, convert in self.converters:
+            values[index] = convert(values[index], None, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
