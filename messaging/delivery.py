@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 # Messages are claimed, sent and recorded a chunk at a time: a killed worker leaves at most one chunk per lane
 # in doubt.
 CHUNK = 50
+WRITE_AHEAD = 2  # chunks sent but not yet written, per run
 _pools: dict[str, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 
@@ -104,15 +105,23 @@ class ResultWriter:
         self.gateway = gateway
         self.inline = connection.in_atomic_block
         self.futures: list[Future[Any]] = []
+        self.lock = threading.Lock()  # lanes write from their own threads
 
     def write(self, messages: list[Message], results: list[SendResult]) -> None:
         if not messages:
             return
         if self.inline:
             record_results(self.gateway, messages, results)
-        else:
-            writer = _pool("results", 1)
-            self.futures.append(writer.submit(_in_thread, record_results, self.gateway, messages, results))
+            return
+        # At most WRITE_AHEAD chunks wait for the writer: a provider faster than the database (the console) must
+        # not pile up a backlog of writes that holds the worker long past its slice when the run ends.
+        with self.lock:
+            waiting = [f for f in self.futures if not f.done()]
+        while len(waiting) >= WRITE_AHEAD:
+            waiting.pop(0).result()
+        future = _pool("results", 1).submit(_in_thread, record_results, self.gateway, messages, results)
+        with self.lock:
+            self.futures.append(future)
 
     def close(self) -> None:
         for future in self.futures:
