@@ -58,13 +58,14 @@ def _classes(paths: tuple[str, ...]) -> list[type]:
     return [_load(p) for p in paths]
 
 
-def _registry() -> list[tuple[str, str]]:
-    return sorted(settings.XSENDER_DIALECTS.items(), key=lambda item: len(item[0]), reverse=True)
+@cache
+def _ordered(registry: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return sorted(registry, key=lambda item: len(item[0]), reverse=True)
 
 
 def dialect_for(path: str) -> Dialect | None:
     """The dialect answering under `path`, or None for an HTML page."""
-    for prefix, dotted in _registry():
+    for prefix, dotted in _ordered(tuple(settings.XSENDER_DIALECTS.items())):
         if path.startswith(prefix):
             return _load(dotted)
     return None
