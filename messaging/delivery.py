@@ -131,6 +131,7 @@ class ResultWriter:
 @dataclass
 class Drained:
     sent: int = 0
+    claimed: int = 0  # messages taken in this run
     more: bool = False  # the slice ended with messages still due
     stopped: BackendError | None = None  # a gateway-wide failure ended the run
 
@@ -155,6 +156,8 @@ class _Drain:
         chunk = transitions.claim_next(gateway_id=self.gateway.pk, limit=CHUNK)
         if len(chunk) < CHUNK:
             self.empty = True
+        with self.lock:
+            self.outcome.claimed += len(chunk)
         return chunk or None
 
     def stop(self, error: BackendError) -> bool:

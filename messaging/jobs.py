@@ -152,8 +152,10 @@ def drain_job(gateway_id: int, queue_name: str) -> int:
         left = min(settings.XSENDER_DRAIN_LINGER_SECONDS, deadline - time.monotonic())
         if left <= 0.001 or not _nudged(gateway_id, queue_name, left):
             break
-        # Nudged: let the requests arriving meanwhile join, so the next claim takes several at once.
-        time.sleep(min(settings.XSENDER_DRAIN_GATHER_SECONDS, max(0.0, deadline - time.monotonic())))
+        if outcome.claimed > 1:
+            # Nudged under steady traffic (the last pass found several): let the requests arriving meanwhile
+            # join, so the next claim takes several at once. A lone message is claimed at once.
+            time.sleep(min(settings.XSENDER_DRAIN_GATHER_SECONDS, max(0.0, deadline - time.monotonic())))
     _after(gateway_id, queue_name, outcome)
     return sent
 

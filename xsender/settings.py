@@ -60,7 +60,7 @@ XSENDER_DRAIN_SLICE_SECONDS = env.float("XSENDER_DRAIN_SLICE_SECONDS", default=0
 # A drain whose gateway runs dry waits this long for more (a request's nudge) before it ends.
 XSENDER_DRAIN_LINGER_SECONDS = env.float("XSENDER_DRAIN_LINGER_SECONDS", default=0.05)
 # …and, once nudged, gathers this long before claiming (several messages per claim under steady traffic).
-XSENDER_DRAIN_GATHER_SECONDS = env.float("XSENDER_DRAIN_GATHER_SECONDS", default=0.01)
+XSENDER_DRAIN_GATHER_SECONDS = env.float("XSENDER_DRAIN_GATHER_SECONDS", default=0.03)
 # How long a gateway's wake-up flag lives without a drain refreshing it (a lost drain is replaced after this).
 XSENDER_WAKE_TTL = env.int("XSENDER_WAKE_TTL", default=10)
 XSENDER_MAX_ATTEMPTS = env.int("XSENDER_MAX_ATTEMPTS", default=5)
