@@ -33,7 +33,9 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || (apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench single
 	$(BIN)/python -m bench.devices_claim
 
 clean-venv:
