@@ -92,7 +92,7 @@ def insert_messages(messages: Sequence[Message]) -> None:
                 copy.write_row(row)
 
 
-def insert_charged(messages: Sequence[Message], charge: Any = None) -> bool:
+def insert_charged(messages: Sequence[Message], charge: Any = None, also: Sequence[tuple[str, list[Any]]] = ()) -> bool:
     """Inserts `messages` in one statement — with `charge` (accounts.services.DebitStatement), only if the charge
     takes, in the same statement, so no transaction is needed: either both happen or neither. Sets the
     messages' primary keys; returns False (nothing written) when the balance was short."""
@@ -109,8 +109,11 @@ def insert_charged(messages: Sequence[Message], charge: Any = None) -> bool:
     if charge is None:
         sql = f"{insert} RETURNING id, uid"
     else:
-        sql = f"WITH {charge.sql} {insert} WHERE EXISTS (SELECT 1 FROM charged) RETURNING id, uid"  # noqa: S608
-        params = [*charge.params, *params]
+        # `also`: more common table expressions of the caller's, run only when the charge took (they may read
+        # `charged`); the send path counts its accepted messages here.
+        ctes = ", ".join([charge.sql, *(sql for sql, _ in also)])
+        sql = f"WITH {ctes} {insert} WHERE EXISTS (SELECT 1 FROM charged) RETURNING id, uid"  # noqa: S608
+        params = [*charge.params, *(p for _, extra in also for p in extra), *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = dict((uid, pk) for pk, uid in cursor.fetchall())

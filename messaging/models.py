@@ -172,3 +172,28 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class DailyCount(models.Model):
+    """How many of a tenant's messages reached a status on a day (the server's time zone), per channel.
+
+    Written by the send path and messaging.transitions as messages move (`accepted` when stored, then `sent`,
+    `delivered`, `failed`…), read by the dashboard, so that it never counts the messages table. Each count is
+    spread over a few shards (rows), so that concurrent sends of one tenant do not queue on one row."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    kind = models.CharField(max_length=16)
+    shard = models.PositiveSmallIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "channel", "kind", "shard"], name="one_daily_count_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day} {self.channel} {self.kind}: {self.count}"

@@ -17,7 +17,7 @@ from accounts import services as accounts
 from accounts.models import User
 from gateways.models import Gateway
 from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
-from messaging import transitions
+from messaging import counts, transitions
 from messaging.bulk import insert_charged, insert_messages, new_message
 from messaging.items import Item
 from messaging.jobs import enqueue_delivery
@@ -151,10 +151,13 @@ def _store(principal: User, channel: str, messages: list[Message], drafts: list[
         blocked, params = _suppressed(principal, channel, list({m.recipient for m in messages}))
         guard = (f"NOT EXISTS ({blocked})", params)
         charge = accounts.debit_statement(user_id=principal.pk, channel=channel, amount=total, note=note, only_if=guard)
-        if not insert_charged(messages, charge):
+        count = counts.accepted_sql(
+            user_id=principal.pk, channel=channel, count=len(messages), guard="EXISTS (SELECT 1 FROM charged)"
+        )
+        if not insert_charged(messages, charge, also=[count]):
             check_suppressions(principal=principal, channel=channel, drafts=drafts)  # raises Rejected if that was it
             accounts.ensure_account(user=principal, channel=channel)  # a user created without one: retry once
-            if not insert_charged(messages, charge):
+            if not insert_charged(messages, charge, also=[count]):
                 raise accounts.short_of_credit(channel, total)
         enqueue_delivery([m for m in messages if m.status == Status.PENDING])
         return
@@ -163,6 +166,7 @@ def _store(principal: User, channel: str, messages: list[Message], drafts: list[
         if total:
             accounts.debit_credits(user=principal, channel=channel, amount=total, note=note)
         insert_messages(messages) if len(messages) > SMALL_REQUEST else insert_charged(messages)
+        counts.add((principal.pk, m.created_at, channel, "accepted") for m in messages)
         enqueue_delivery([m for m in messages if m.status == Status.PENDING])
 
 

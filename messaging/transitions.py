@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from gateways.backends.base import SendResult
 from gateways.models import Gateway
+from messaging import counts
 from messaging.bulk import claim_next_rows, claim_rows, hand_to_device, update_results
 from messaging.models import Message, MessageEvent, Status
 
@@ -75,6 +76,42 @@ def _refund(messages: Iterable[Message]) -> None:
             by_account[(message.user_id, message.channel)].append(message)
     for (user_id, channel), rows in by_account.items():
         accounts.refund_many(user_id=user_id, channel=channel, refunds=[(m.uid, m.cost) for m in rows])
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A message that has just moved to `status` (a status a tenant sees: Sent and beyond, Failed, Cancelled)."""
+
+    message: Message
+    status: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+Observer = Callable[[list[Moved]], None]
+_observers: list[Observer] = []
+
+
+def register_observer(observer: Observer) -> None:
+    """Calls `observer` with every batch of moves, inside the transaction that makes them (an app above
+    messaging — the webhooks' outbox — records what follows from them atomically with the move). Registered
+    from the app's AppConfig.ready(); messaging imports no app above it."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def unregister_observer(observer: Observer) -> None:
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _moved(moves: list[Moved]) -> None:
+    """Within the caller's transaction: the daily counts, then every observer."""
+    if not moves:
+        return
+    counts.add((m.message.user_id, m.at, m.message.channel, m.status.lower()) for m in moves)
+    for observer in _observers:
+        observer(moves)
 
 
 def _event(message: Message, kind: str, at: datetime, payload: dict[str, Any] | None = None) -> MessageEvent:
@@ -173,6 +210,7 @@ def record_send_results(*, gateway: Gateway, messages: list[Message], results: l
         if events:
             MessageEvent.objects.bulk_create(events)
         _refund(m for m in moved if kinds[m.pk][1])
+        _moved([Moved(m, m.status, now, {"error": m.error} if m.error else {}) for m in moved if m.status != S.PENDING])
     return moved
 
 
@@ -224,6 +262,7 @@ def expire_leases(rows: list[Message], now: datetime, pull_providers: Sequence[s
     fields = ["status", "lease_expires_at", "claim_token", "claimed_by_device", "device_sim", "failed_at", "error"]
     Message.objects.bulk_update(rows, [*fields, "handoff_at", "queued_at", "updated_at"])
     MessageEvent.objects.bulk_create(events)
+    _moved([Moved(m, m.status, now, {"error": m.error}) for m in rows if m.status == S.FAILED])
     return rows
 
 
@@ -240,6 +279,7 @@ def _fail_or_cancel(rows: list[Message], target: str, kind: str, error: str) -> 
     _refund(m for m in rows if refunds(m.status, target, unknown=m.handoff_at is not None))
     for message in rows:
         message.status = target
+    _moved([Moved(m, target, now, {"error": error} if error else {}) for m in rows])
     return rows
 
 
@@ -313,6 +353,7 @@ def apply_reports(*, reports: list[Report]) -> list[Applied]:
             events = [_event(rows[r.message.pk], r.status.lower(), r.at or now, r.payload) for r, _ in moved]
             MessageEvent.objects.bulk_create(events)
             _refund(rows[pk] for pk in {r.message.pk for r, _ in moved} if refunds(before[pk], rows[pk].status))
+            _moved([Moved(rows[r.message.pk], r.status, r.at or now, r.payload or {}) for r, _ in moved])
     for report in reports:
         row = rows[report.message.pk]
         for name in fields:
