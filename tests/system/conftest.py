@@ -129,17 +129,12 @@ class Web:
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
-@pytest.fixture
-def web(processes: Processes) -> Web:
+def start_web(processes: Processes, **env: str) -> Web:
+    """gunicorn with two workers on a free port (extra environment for it in `env`), once /healthz answers."""
     port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
     processes.start(
-        "gunicorn",
-        str(Path(sys.executable).parent / "gunicorn"),
-        "xsender.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
+        "gunicorn", gunicorn, "xsender.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", **env
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -151,6 +146,11 @@ def web(processes: Processes) -> Web:
 
     wait_until(healthy, what="gunicorn to answer /healthz")
     return Web(url=url)
+
+
+@pytest.fixture
+def web(processes: Processes) -> Web:
+    return start_web(processes)
 
 
 @pytest.fixture

