@@ -149,22 +149,6 @@ def update_results(messages: Sequence[Message], tokens: Sequence[Any]) -> set[in
         return {row[0] for row in cursor.fetchall()}
 
 
-def claim_rows(*, gateway_id: int, message_ids: list[int], changes: dict[str, Any]) -> list[Message]:
-    """The conditional claim UPDATE (`Pending` and due → `changes`) returning the claimed rows, in one round trip."""
-    assignments = ", ".join(f"{column} = %s" for column in changes)
-    if "attempts" in changes:
-        assignments = assignments.replace("attempts = %s", "attempts = attempts + %s")
-    # Only constant column names are formatted in; every value is a parameter.
-    sql = (
-        f"UPDATE messaging_message SET {assignments} WHERE id = ANY(%s) AND gateway_id = %s AND status = 'Pending' "  # noqa: S608
-        f"AND (next_attempt_at IS NULL OR next_attempt_at <= %s) RETURNING {', '.join(FIELDS)}"
-    )
-    params = [*changes.values(), message_ids, gateway_id, changes["processing_at"]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return sorted(_from_rows(cursor.fetchall()), key=lambda m: m.pk)
-
-
 def claim_next_rows(*, gateway_id: int, limit: int, changes: dict[str, Any]) -> list[Message]:
     """Claims the gateway's next `limit` due Pending messages, highest priority then oldest first, skipping rows
     another run is claiming; returns them. One statement, on the pending-claims index."""

@@ -28,7 +28,7 @@ from accounts import services as accounts
 from gateways.backends.base import SendResult
 from gateways.models import Gateway
 from messaging import counts
-from messaging.bulk import claim_next_rows, claim_rows, hand_to_device, update_results
+from messaging.bulk import claim_next_rows, hand_to_device, update_results
 from messaging.models import Message, MessageEvent, Status
 
 S = Status
@@ -139,11 +139,6 @@ def claim_next(*, gateway_id: int, limit: int, handoff: bool = True) -> list[Mes
     another run never gets the same. With `handoff` the rows are stamped as being handed to the provider now:
     if the run dies before recording their results, the sweeps know their outcome is unknown."""
     return claim_next_rows(gateway_id=gateway_id, limit=limit, changes=_claim_changes(handoff))
-
-
-def claim_for_worker(*, gateway_id: int, message_ids: list[int], handoff: bool = True) -> list[Message]:
-    """Takes the still-pending, due messages among `message_ids` for this run (as `claim_next`)."""
-    return claim_rows(gateway_id=gateway_id, message_ids=message_ids, changes=_claim_changes(handoff))
 
 
 def claim_for_device(*, sims: dict[int, str], device_uid: uuid.UUID, lease_seconds: int) -> list[Message]:

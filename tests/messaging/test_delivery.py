@@ -238,7 +238,7 @@ def test_results_are_recorded_with_provider_id(api, console_gateways, sending):
     message = Message.objects.get(uid=uid)
     transitions.record_send_results(
         gateway=message.gateway,
-        messages=transitions.claim_for_worker(gateway_id=message.gateway_id, message_ids=[message.pk]),
+        messages=transitions.claim_next(gateway_id=message.gateway_id, limit=50),
         results=[SendResult(uid=message.uid, ok=True, provider_message_id="abc", raw={"id": "abc"})],
     )
     message.refresh_from_db()

@@ -56,7 +56,7 @@ def test_an_unknown_outcome_found_during_the_send_keeps_its_charge(alice, sent):
     gateway = make_gateway(alice.user, "email", "mail", is_default=True)
     sent()
     message = Message.objects.get()
-    claimed = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=[message.pk])
+    claimed = transitions.claim_next(gateway_id=gateway.pk, limit=50)
     lost = SendResult(uid=message.uid, ok=False, unknown=True, error="Outcome unknown: connection lost.")
     transitions.record_send_results(gateway=gateway, messages=claimed, results=[lost])
     message.refresh_from_db()
@@ -69,7 +69,7 @@ def test_an_unknown_outcome_is_retried_when_the_gateway_allows_it(alice, sent):
     gateway = make_gateway(alice.user, "email", "mail", is_default=True, retry_unknown_outcome=True)
     sent()
     message = Message.objects.get()
-    claimed = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=[message.pk])
+    claimed = transitions.claim_next(gateway_id=gateway.pk, limit=50)
     lost = SendResult(uid=message.uid, ok=False, unknown=True, error="Outcome unknown: connection lost.")
     transitions.record_send_results(gateway=gateway, messages=claimed, results=[lost])
     message.refresh_from_db()
@@ -91,10 +91,10 @@ def test_a_run_that_stalled_past_its_lease_cannot_write_over_the_decision_or_ref
     gateway = make_gateway(alice.user, "email", "mail", is_default=True, retry_unknown_outcome=True)
     sent()
     message = Message.objects.get()
-    stalled = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=[message.pk])
+    stalled = transitions.claim_next(gateway_id=gateway.pk, limit=50)
     Message.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     recover_expired_leases()  # the gateway allows a resend: back to Pending
-    second = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=[message.pk])
+    second = transitions.claim_next(gateway_id=gateway.pk, limit=50)
     refused = [SendResult(uid=message.uid, ok=False, error="550 no such user")]
     transitions.record_send_results(gateway=gateway, messages=second, results=refused)
     late = transitions.record_send_results(gateway=gateway, messages=stalled, results=refused)
@@ -106,7 +106,7 @@ def test_a_result_written_after_the_sweep_decided_is_dropped(alice, sent):
     gateway = make_gateway(alice.user, "email", "mail", is_default=True)
     sent()
     message = Message.objects.get()
-    stalled = transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=[message.pk])
+    stalled = transitions.claim_next(gateway_id=gateway.pk, limit=50)
     Message.objects.update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     recover_expired_leases()
     ok = [SendResult(uid=message.uid, ok=True, provider_message_id="late")]
@@ -118,7 +118,7 @@ def test_a_result_written_after_the_sweep_decided_is_dropped(alice, sent):
 def test_cancel_does_not_touch_a_message_a_worker_holds(alice, sent):
     gateway = make_gateway(alice.user, "email", "mail", is_default=True)
     sent()
-    transitions.claim_for_worker(gateway_id=gateway.pk, message_ids=list(Message.objects.values_list("pk", flat=True)))
+    transitions.claim_next(gateway_id=gateway.pk, limit=50)
     assert transitions.cancel(messages=Message.objects.all()) == 0
     assert (Message.objects.get().status, balance(alice.user)) == (Status.PROCESSING, 99)
 
