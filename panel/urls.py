@@ -1,20 +1,35 @@
+"""The tenant panel's URLs, one section per area (its views in panel/views/<area>.py).
+
+A URL that takes an argument must be listed in tests/xsender/test_tenant_isolation.py (cross-tenant 404); a page
+that belongs in the navigation gets its entry in panel/navigation.py.
+"""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from panel import views
 from panel.forms import PanelLoginForm
+from panel.views import dashboard, devices
 
 app_name = "panel"
 urlpatterns = [
-    path("", views.home, name="home"),
+    # ---------------------------------------------------------------- sign-in
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="panel/login.html", authentication_form=PanelLoginForm),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="panel:login"), name="logout"),
-    path("gateway/android/devices/", views.devices, name="devices"),
-    path("gateway/android/devices/add/", views.add_device, name="add-device"),
-    path("gateway/android/devices/<uuid:uid>/revoke/", views.revoke_device, name="revoke-device"),
-    path("gateway/android/devices/<uuid:uid>/profile/", views.device_profile, name="device-profile"),
+    # ---------------------------------------------------------------- dashboard
+    path("", dashboard.home, name="home"),
+    # ---------------------------------------------------------------- send
+    # ---------------------------------------------------------------- history
+    # ---------------------------------------------------------------- gateways → Android (devices)
+    path("gateway/android/devices/", devices.device_list, name="devices"),
+    path("gateway/android/devices/add/", devices.add_device, name="add-device"),
+    path("gateway/android/devices/<uuid:uid>/revoke/", devices.revoke_device, name="revoke-device"),
+    path("gateway/android/devices/<uuid:uid>/profile/", devices.device_profile, name="device-profile"),
+    # ---------------------------------------------------------------- gateways (email, SMS, WhatsApp): panel:gateways
+    # ---------------------------------------------------------------- API keys: panel:api-keys
+    # ---------------------------------------------------------------- credits & plan: panel:credits
+    # ---------------------------------------------------------------- account, password reset: panel:account
 ]

@@ -1,4 +1,4 @@
-"""The tenant panel: Gateway → Android SMS → Devices (list, add with a QR code, profile, revoke)."""
+"""Gateways → Android: the tenant's phones (list, add with a QR code, profile, revoke)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,7 @@ def _own_device(request: HttpRequest, uid: str) -> AndroidDevice:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("panel:devices")
-
-
-@login_required
-def devices(request: HttpRequest) -> HttpResponse:
+def device_list(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/devices.html", {"devices": devices_of(request.user)})
 
 
