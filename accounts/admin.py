@@ -1,8 +1,10 @@
 """Django admin for tenants, plans, credits and API keys.
 
 Changes with rules go through accounts.services: a plan set on a user (by the action or the change form)
-grants its credits through the ledger, suspension and reactivation go through set_user_active, keys are
-issued, rotated and revoked there, and balances move only through the ledger. Plain profile fields (email,
+grants its credits through the ledger, suspension and reactivation go through set_user_active (a suspension
+stops the user's keys and signs their panel sessions out at once), keys are issued, rotated and revoked there, and
+balances move only through the ledger (top-ups, and adjustments up or down that never go below zero). Apps above
+accounts add read-only pages about a user (their message history) with register_user_page. Plain profile fields (email,
 name, roles) are saved by the admin form itself.
 
 Only a superuser changes roles and permissions (is_superuser, is_staff, groups, user permissions) or touches a
@@ -13,18 +15,24 @@ accounts.signin.AdminLoginForm.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from accounts import services
 from accounts.models import CHANNELS, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
 from accounts.signin import AdminLoginForm
+from xsender.errors import ValidationFailed
 
 # One sign-in page for the admin, with or without XSENDER_ADMIN_2FA (xsender/urls.py swaps in django-otp's
 # site class, which keeps these instance attributes).
@@ -49,6 +57,37 @@ class AssignPlanForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.filter(is_active=True))
 
 
+class AdjustCreditsForm(forms.Form):
+    channel = forms.ChoiceField(choices=[(c, c) for c in CHANNELS])
+    delta = forms.IntegerField(
+        label="Change", help_text="Credits to add, or to take away with a minus sign (never below zero)."
+    )
+    note = forms.CharField(max_length=255, required=False, help_text="Why (kept in the ledger).")
+
+    def clean_delta(self) -> int:
+        if self.cleaned_data["delta"] == 0:
+            raise forms.ValidationError("Enter a number of credits other than 0.")
+        return self.cleaned_data["delta"]
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """A read-only page about one user that an app above accounts adds to the user's admin page (accounts
+    cannot import it): `view(request, user)` renders it for staff holding `permission`."""
+
+    label: str
+    view: Callable[[HttpRequest, User], HttpResponse]
+    permission: str
+
+
+USER_PAGES: dict[str, UserPage] = {}
+
+
+def register_user_page(name: str, page: UserPage) -> None:
+    """Adds `page` at /admin/accounts/user/<id>/pages/<name>/, linked from the user's admin page."""
+    USER_PAGES[name] = page
+
+
 def intermediate(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, form_class: type[forms.Form], title: str
 ) -> tuple[forms.Form | None, HttpResponse | None]:
@@ -59,6 +98,13 @@ def intermediate(
             return form, None
     else:
         form = form_class()
+    return None, action_page(modeladmin, request, queryset, form, title)
+
+
+def action_page(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, form: forms.Form, title: str
+) -> HttpResponse:
+    """The action's form page (again, with its errors, when applying it failed)."""
     context = {
         **modeladmin.admin_site.each_context(request),
         "title": title,
@@ -68,7 +114,7 @@ def intermediate(
         "opts": modeladmin.model._meta,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
-    return None, TemplateResponse(request, "admin/xsender_action_form.html", context)
+    return TemplateResponse(request, "admin/xsender_action_form.html", context)
 
 
 class CreditAccountInline(admin.TabularInline):
@@ -108,11 +154,39 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),)
     inlines = [CreditAccountInline, ApiKeyInline]
-    actions = ["top_up", "assign_plan", "suspend", "reactivate", "issue_key"]
+    actions = ["top_up", "adjust_credits", "assign_plan", "suspend", "reactivate", "issue_key"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields if request.user.is_superuser else fields + PRIVILEGE_FIELDS
+
+    def get_urls(self) -> list[URLPattern]:
+        page = path(
+            "<path:object_id>/pages/<slug:name>/",
+            self.admin_site.admin_view(self.user_page),
+            name="accounts_user_page",
+        )
+        return [page, *super().get_urls()]
+
+    def user_page(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        """A page an app registered with register_user_page, for staff who may view the user and hold its
+        permission."""
+        page, user = USER_PAGES.get(name), self.get_object(request, object_id)
+        if page is None or user is None:
+            raise Http404("No such page.")
+        if not (self.has_view_permission(request, user) and request.user.has_perm(page.permission)):
+            raise PermissionDenied
+        return page.view(request, user)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        pages = [
+            (page.label, reverse("admin:accounts_user_page", args=[object_id, name]))
+            for name, page in USER_PAGES.items()
+            if request.user.has_perm(page.permission)
+        ]
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "user_pages": pages})
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return super().has_change_permission(request, obj) and not guards_superusers(request, obj)
@@ -152,6 +226,25 @@ class UserAdmin(DjangoUserAdmin):
             request,
             f"Added {form.cleaned_data['amount']} {form.cleaned_data['channel']} credits to {users.count()} user(s).",
         )
+        return None
+
+    @admin.action(description="Adjust credit (up or down, through the ledger)", permissions=["change"])
+    def adjust_credits(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        """All or nothing: when one user's balance cannot go that far down, nobody's changes and the form says
+        why."""
+        form, page = intermediate(self, request, queryset, AdjustCreditsForm, "Adjust credit")
+        if form is None:
+            return page
+        users = self._touchable(request, queryset)
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                for user in users:
+                    services.adjust_credits(user=user, channel=data["channel"], delta=data["delta"], note=data["note"])
+        except ValidationFailed as exc:
+            form.add_error("delta" if exc.errors[0].get("field") == "delta" else None, exc.message)
+            return action_page(self, request, queryset, form, "Adjust credit")
+        self.message_user(request, f"{data['delta']:+d} {data['channel']} credits for {users.count()} user(s).")
         return None
 
     @admin.action(description="Assign a plan (grants its credits)", permissions=["change"])

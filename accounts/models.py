@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 CHANNELS = ("email", "sms", "whatsapp")
 
@@ -79,6 +80,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     plan_expires_at = models.DateTimeField(null=True, blank=True)
+    # Part of every session's hash: raising it (accounts.services.end_sessions) signs every session out at its
+    # next request — a suspension, "sign out of all other sessions".
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -97,6 +101,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's hash (it changes with the password) bound to `session_epoch` as well. At epoch 0 it is Django's
+        own, so that sessions opened before the epoch existed stay valid."""
+        hashed = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return hashed
+        salt = "accounts.User.session_epoch"
+        return salted_hmac(salt, f"{hashed}:{self.session_epoch}", secret=secret, algorithm="sha256").hexdigest()
 
     @property
     def is_admin(self) -> bool:

@@ -16,10 +16,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
 from accounts.selectors import key_with_owner
-from xsender.errors import CreditExhausted, NotFound, ValidationFailed
+from xsender.errors import Conflict, CreditExhausted, NotFound, ValidationFailed
 
 KEY_PREFIX = "xs_"
 
@@ -118,6 +119,30 @@ def add_credits(
         return CreditEntry.objects.create(
             account=account, delta=amount, reason=reason, note=note, message_uid=message_uid
         )
+
+
+def adjust_credits(*, user: User, channel: str, delta: int, note: str = "") -> CreditEntry:
+    """An admin's correction of a balance, up or down, written to the ledger as an adjustment. Never below zero:
+    a decrease larger than the balance is refused and nothing changes. An unlimited account has no balance to
+    adjust. Raises ValidationFailed."""
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise ValidationFailed.single("delta", "Enter a whole number of credits other than 0 (negative takes away).")
+    if len(note) > 255 or any(char in note for char in "\r\n\0"):
+        raise ValidationFailed.single("note", "Note: up to 255 characters on one line.")
+    account = _account(user, channel)
+    if account.unlimited:
+        raise ValidationFailed.single("channel", f"{channel} credit is unlimited for {user.email}: nothing to adjust.")
+    with transaction.atomic():
+        # The same guard as a debit: the conditional UPDATE never takes the balance below zero.
+        updated = CreditAccount.objects.filter(pk=account.pk, balance__gte=max(0, -delta)).update(
+            balance=F("balance") + delta, updated_at=timezone.now()
+        )
+        if updated:
+            return CreditEntry.objects.create(account=account, delta=delta, reason=CreditEntry.Reason.ADJUST, note=note)
+    balance = CreditAccount.objects.get(pk=account.pk).balance
+    raise ValidationFailed.single(
+        "delta", f"Cannot take {-delta} {channel} credits from {user.email}: the balance is {balance}, never below 0."
+    )
 
 
 def balances(user: User) -> dict[str, int]:
@@ -236,8 +261,68 @@ def create_user(
 
 
 def set_user_active(*, user: User, active: bool) -> User:
-    user.is_active = active
-    user.save(update_fields=["is_active"])
+    """Suspends or reactivates `user`. A suspension works at once: their API keys answer 401 from the next request
+    (authenticate_api_key reads is_active every time) and every panel session is signed out at its next request
+    (end_sessions), so a later reactivation does not bring those sessions back."""
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            end_sessions(user=user)
+    return user
+
+
+def end_sessions(*, user: User) -> User:
+    """Signs every session of `user` out at its next request (the session hash includes `session_epoch`). A view
+    that keeps its own session calls django.contrib.auth.update_session_auth_hash afterwards."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    return user
+
+
+def check_password_of(*, user: User, password: str) -> None:
+    """Raises ValidationFailed (field "password") unless `password` is the user's current one."""
+    if not password or not user.check_password(password):
+        raise ValidationFailed.single("password", "Your current password is not right.")
+
+
+def change_email(*, user: User, email: str, password: str) -> User:
+    """Changes the sign-in address after the current password confirms it. Raises ValidationFailed."""
+    check_password_of(user=user, password=password)
+    email = User.objects.normalize_email(email.strip()).lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed.single("email", "Enter a valid email address.") from None
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationFailed.single("email", "Another account uses this address.")
+    user.email = email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError:
+        raise ValidationFailed.single("email", "Another account uses this address.") from None
+    return user
+
+
+def update_profile(*, user: User, name: str) -> User:
+    name = name.strip()
+    if len(name) > 150 or any(char in name for char in "\r\n\0"):
+        raise ValidationFailed.single("name", "Name: up to 150 characters on one line.")
+    user.name = name
+    user.save(update_fields=["name"])
+    return user
+
+
+def set_user_password(*, user: User, password: str) -> User:
+    """Sets a new password, checked by Django's validators (AUTH_PASSWORD_VALIDATORS). Every session opened with
+    the old one is signed out at its next request (the session hash follows the password)."""
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed.single("new_password1", " ".join(exc.messages)) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])
     return user
 
 
@@ -249,8 +334,17 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def check_key_name(name: str) -> str:
+    """A key's name: 1 to 100 characters on one line (it is shown in lists and may end up in logs)."""
+    name = (name or "").strip()
+    if not name or len(name) > 100 or any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise ValidationFailed.single("name", "Name: 1 to 100 characters on one line.")
+    return name
+
+
 def issue_api_key(*, user: User, name: str = "default") -> tuple[ApiKey, str]:
     """Creates a key and returns it with its secret, which is not stored and cannot be shown again."""
+    name = check_key_name(name)
     prefix = secrets.token_hex(6)
     raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(user=user, name=name, prefix=prefix, hashed_key=hash_key(raw_key))
@@ -261,6 +355,12 @@ def revoke_api_key(*, key: ApiKey) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    return key
+
+
+def rename_api_key(*, key: ApiKey, name: str) -> ApiKey:
+    key.name = check_key_name(name)
+    key.save(update_fields=["name"])
     return key
 
 
@@ -324,3 +424,42 @@ def upsert_plan(*, data: PlanInput, allowed_channels: list[str] | None = None, i
 def set_site_setting(*, key: str, value: object) -> SiteSetting:
     setting, _ = SiteSetting.objects.update_or_create(key=key, defaults={"value": value})
     return setting
+
+
+# ---------------------------------------------------------------- two-factor sign-in (TOTP)
+
+
+def start_totp(*, user: User) -> TOTPDevice:
+    """A new authenticator for `user`, not yet confirmed (an earlier unconfirmed one is replaced): its otpauth URL
+    goes into the QR code, and it counts only once confirm_totp accepted a code from it. Raises Conflict when one
+    is already on."""
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise Conflict("Two-factor sign-in is already on: turn it off first to link another authenticator.")
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+
+
+def confirm_totp(*, user: User, token: str) -> TOTPDevice:
+    """Turns two-factor sign-in on once `token` is a current code of the authenticator start_totp made (the
+    device's own throttling applies). Raises ValidationFailed (field "token")."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        raise ValidationFailed.single("token", "No authenticator is waiting for its first code: start again.")
+    token = (token or "").replace(" ", "").strip()
+    with transaction.atomic():
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        allowed, _ = locked.verify_is_allowed()
+        # verify_token records a failure on the device (its throttle): that write must commit, so no raise in here.
+        accepted = allowed and token.isdigit() and locked.verify_token(token)
+        if accepted:
+            locked.confirmed = True
+            locked.save(update_fields=["confirmed"])
+    if not accepted:
+        raise ValidationFailed.single("token", "That code is not right: enter the 6 digits your app shows now.")
+    return locked
+
+
+def disable_totp(*, user: User, password: str) -> None:
+    """Turns two-factor sign-in off after the current password confirms it. Raises ValidationFailed."""
+    check_password_of(user=user, password=password)
+    TOTPDevice.objects.filter(user=user).delete()

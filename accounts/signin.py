@@ -83,6 +83,15 @@ def _verified_device(user: User, token: str) -> TOTPDevice | None:
     return None
 
 
+def second_factor(user: User, token: str) -> tuple[bool, TOTPDevice | None]:
+    """Whether `user` passes the second factor with `token`, and the device that accepted it. A user without a
+    confirmed authenticator passes with none; with one, only a code it accepts passes."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return True, None
+    device = _verified_device(user, (token or "").replace(" ", "").strip())
+    return device is not None, device
+
+
 class AdminLoginForm(AdminAuthenticationForm):
     """The admin sign-in in one step: email, password and (with XSENDER_ADMIN_2FA) the TOTP code together.
 
