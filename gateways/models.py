@@ -54,6 +54,10 @@ class Gateway(models.Model):
         help_text="Connections a worker opens to the provider at once (1–16); lower it if the provider limits them.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The last gateway-wide failure that stopped a delivery run (connection refused, authentication…), for the
+    # tenant's dashboard; written by gateways.services.record_gateway_error, never per message.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["channel", "identifier"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import CHANNELS, User
 from gateways.backends import PROVIDERS, get_backend_class
@@ -198,6 +199,12 @@ def remove_gateway(*, gateway: Gateway, force: bool = False) -> None:
     for guard in list(_removal_guards):
         guard(locked, force)
     locked.delete()
+
+
+def record_gateway_error(*, gateway_id: int, error: str) -> None:
+    """Keeps the failure that stopped a delivery run on `gateway_id` (one UPDATE; the dashboard shows it).
+    `error` is the backend's message, which never carries a credential."""
+    Gateway.objects.filter(pk=gateway_id).update(last_error=error[:2000], last_error_at=timezone.now())
 
 
 @dataclass

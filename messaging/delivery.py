@@ -24,6 +24,7 @@ from django.db import close_old_connections, connection
 
 from gateways.backends.base import Backend, BackendError, SendResult
 from gateways.models import MAX_CONNECTIONS, Gateway
+from gateways.services import record_gateway_error
 from messaging import transitions
 from messaging.models import Message
 
@@ -177,6 +178,7 @@ def _lane(drain: _Drain, writer: ResultWriter, first: list[Message] | None = Non
             writer.write(chunk, results)
             sent += sum(1 for r in results if r.ok)
             if stop is not None and drain.stop(stop):
+                record_gateway_error(gateway_id=gateway.pk, error=stop.message)
                 # The next of what no lane took was never handed over: it fails with the gateway or waits to retry.
                 rest = transitions.claim_next(gateway_id=gateway.pk, limit=settings.XSENDER_BATCH_SIZE, handoff=False)
                 writer.write(rest, _batch_failure(rest, stop.message, stop.permanent))

@@ -117,15 +117,22 @@ def _build(principal: User, channel: str, drafts: list[Draft], gateways: list[Ga
 
 
 def accept_messages(
-    *, principal: User, channel: str, items: Sequence[Item], source: str = Source.API, idempotency_key: str = ""
+    *,
+    principal: User,
+    channel: str,
+    items: Sequence[Item],
+    source: str = Source.API,
+    idempotency_key: str = "",
+    max_items: int | None = None,
 ) -> list[Message]:
     """Checks, routes, charges and stores one request's messages, then wakes the workers on commit.
 
     All-or-nothing: raises ValidationFailed (400), CreditExhausted (402), GatewayNotFound (404) or
     Rejected (422) and then nothing is stored, charged or enqueued. The admin (superuser) bypasses plan
-    checks and credits; its messages are marked by_admin. Query count does not depend on len(items).
+    checks and credits; its messages are marked by_admin. Query count does not depend on len(items). At most
+    `max_items` items (default XSENDER_MAX_RECIPIENTS; the panel's bulk send from a file allows more).
     """
-    drafts = check_items(channel, items)
+    drafts = check_items(channel, items, max_items=max_items)
     check_plan(principal=principal, channel=channel)
     gateways = resolve_gateways(principal=principal, channel=channel, drafts=drafts)
     messages = _build(

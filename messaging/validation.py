@@ -192,11 +192,14 @@ def _whatsapp(item: WhatsAppItem, errors: _Errors) -> Draft:
 CHECKS: dict[str, Any] = {"email": _email, "sms": _sms, "whatsapp": _whatsapp}
 
 
-def item_errors(channel: str, items: Sequence[Item]) -> tuple[list[Draft], list[FieldError]]:
-    """Checks every item; returns (drafts, errors) — errors name `index` and a neutral field."""
+def item_errors(
+    channel: str, items: Sequence[Item], *, max_items: int | None = None
+) -> tuple[list[Draft], list[FieldError]]:
+    """Checks every item; returns (drafts, errors) — errors name `index` and a neutral field. At most `max_items`
+    items (default: XSENDER_MAX_RECIPIENTS, what one API request may carry)."""
     if not items:
         return [], [{"field": "items", "message": "At least one recipient is required."}]
-    limit = settings.XSENDER_MAX_RECIPIENTS
+    limit = settings.XSENDER_MAX_RECIPIENTS if max_items is None else max_items
     if len(items) > limit:
         return [], [{"field": "items", "message": f"At most {limit} recipients per request ({len(items)} given)."}]
     check = CHECKS[channel]
@@ -211,9 +214,9 @@ def item_errors(channel: str, items: Sequence[Item]) -> tuple[list[Draft], list[
     return drafts, errors
 
 
-def check_items(channel: str, items: Sequence[Item]) -> list[Draft]:
+def check_items(channel: str, items: Sequence[Item], *, max_items: int | None = None) -> list[Draft]:
     """The drafts of `items`; raises ValidationFailed naming every bad field of every item."""
-    drafts, errors = item_errors(channel, items)
+    drafts, errors = item_errors(channel, items, max_items=max_items)
     if errors:
         raise ValidationFailed(errors, message=errors[0]["message"])
     return drafts

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from panel.forms import PanelLoginForm
-from panel.views import dashboard, devices
+from panel.views import dashboard, devices, history, send
 
 app_name = "panel"
 urlpatterns = [
@@ -22,7 +22,19 @@ urlpatterns = [
     # ---------------------------------------------------------------- dashboard
     path("", dashboard.home, name="home"),
     # ---------------------------------------------------------------- send
+    path("send/", send.send_index, name="send"),
+    path("send/email/", send.send_email, name="send-email"),
+    path("send/sms/", send.send_sms, name="send-sms"),
+    path("send/sms/count/", send.sms_counter, name="sms-counter"),
+    path("send/whatsapp/", send.send_whatsapp, name="send-whatsapp"),
+    path("send/bulk/", send.bulk_upload, name="send-bulk"),
+    path("send/bulk/review/", send.bulk_review, name="send-bulk-review"),
     # ---------------------------------------------------------------- history
+    path("history/", history.history_list, name="history"),
+    path("history/export.csv", history.export_history, name="history-export"),
+    path("history/<uuid:uid>/", history.message_detail, name="message"),
+    path("history/<uuid:uid>/cancel/", history.cancel_message, name="cancel-message"),
+    path("history/<uuid:uid>/retry/", history.retry_message, name="retry-message"),
     # ---------------------------------------------------------------- gateways → Android (devices)
     path("gateway/android/devices/", devices.device_list, name="devices"),
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),

@@ -7,7 +7,27 @@ extends templates/panel/base.html.
 
 from panel.views.dashboard import home
 from panel.views.devices import add_device, device_list, device_profile, revoke_device
+from panel.views.history import cancel_message, export_history, history_list, message_detail, retry_message
+from panel.views.send import bulk_review, bulk_upload, send_email, send_index, send_sms, send_whatsapp, sms_counter
 
-__all__ = ["add_device", "device_list", "device_profile", "home", "revoke_device"]
+__all__ = [
+    "add_device",
+    "bulk_review",
+    "bulk_upload",
+    "cancel_message",
+    "device_list",
+    "device_profile",
+    "export_history",
+    "history_list",
+    "home",
+    "message_detail",
+    "retry_message",
+    "revoke_device",
+    "send_index",
+    "send_email",
+    "send_sms",
+    "send_whatsapp",
+    "sms_counter",
+]
 
 # A view is never named after its module (panel.views.devices must stay the module for panel/urls.py).

@@ -80,6 +80,9 @@ OBJECTS: dict[str, tuple[Caller, Callable[[dict[str, Any]], dict[str, Any]], tup
     "device-sim": (as_bob_phone, lambda w: {"uid": w["sim"].uid}, ("put", "delete")),
     "panel:revoke-device": (as_bob_in_the_panel, lambda w: {"uid": w["device"].uid}, ("post",)),
     "panel:device-profile": (as_bob_in_the_panel, lambda w: {"uid": w["device"].uid}, ("get", "post")),
+    "panel:message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("get",)),
+    "panel:cancel-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
+    "panel:retry-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
 }
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
 
