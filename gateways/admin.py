@@ -88,13 +88,15 @@ class ForcedRemovalForm(forms.Form):
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):
     form = GatewayForm
-    list_display = ("identifier", "channel", "provider", "owner_display", "is_default", "status", "created_at")
+    list_display = (
+        "identifier", "channel", "provider", "owner_display", "is_default", "status", "connection_state", "created_at",
+    )  # fmt: skip
     list_filter = ("channel", "provider", "status", "is_default", ("owner", admin.EmptyFieldListFilter))
     search_fields = ("identifier", "name", "owner__email")
     list_select_related = ("owner",)
     autocomplete_fields = ("owner",)
     filter_horizontal = ("shared_with",)
-    readonly_fields = ("uid", "created_at")
+    readonly_fields = ("uid", "created_at", "connection_state", "connection_state_at")
     actions = ["send_test", "remove_selected", "remove_forced"]
 
     @admin.display(description="Owner")

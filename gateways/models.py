@@ -58,6 +58,10 @@ class Gateway(models.Model):
     # tenant's dashboard; written by gateways.services.record_gateway_error, never per message.
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The provider session's state as it last reported it (a WhatsApp Web bridge: WORKING, STOPPED …), written
+    # by gateways.services.set_connection_state from its webhook.
+    connection_state = models.CharField(max_length=32, blank=True)
+    connection_state_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["channel", "identifier"]

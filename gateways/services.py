@@ -154,6 +154,18 @@ def update_gateway(*, gateway: Gateway, **changes: Any) -> Gateway:
     return gateway
 
 
+def set_connection_state(*, gateway: Gateway, state: str, connected: bool, connected_state: str) -> bool:
+    """Stores the state the provider's session reported for `gateway`; returns whether it just stopped being
+    connected (it was `connected_state` and is no longer)."""
+    now = timezone.now()
+    with transaction.atomic():
+        previous = Gateway.objects.select_for_update().filter(pk=gateway.pk).values_list("connection_state", flat=True)
+        was = previous.first()
+        Gateway.objects.filter(pk=gateway.pk).update(connection_state=state[:32], connection_state_at=now)
+    gateway.connection_state, gateway.connection_state_at = state[:32], now
+    return was == connected_state and not connected
+
+
 def check_shares(*, owner: User | None, users: Iterable[User]) -> list[User]:
     """The users a gateway of `owner` may be shared with: only admin gateways are shared."""
     users = list(users)

@@ -307,6 +307,7 @@ class Report:
     at: datetime | None = None
     error: str = ""
     payload: dict[str, Any] | None = None
+    kind: str = ""  # the event row's kind (default: the status in lower case); status "" moves nothing
 
 
 @dataclass
@@ -318,6 +319,8 @@ class Applied:
 
 def _apply(row: Message, report: Report, now: datetime) -> Applied:
     current = S(row.status)
+    if not report.status:
+        return Applied(False, current, "The report records an event and moves nothing.")
     if report.status == current or not can_move(current, report.status):
         why = "already" if report.status == current else "cannot move from"
         return Applied(False, current, f"The message is {why} {current}; the report changes nothing.")
@@ -329,10 +332,19 @@ def _apply(row: Message, report: Report, now: datetime) -> Applied:
     return Applied(True, report.status)
 
 
-def apply_reports(*, reports: list[Report]) -> list[Applied]:
+def _kept(rows: dict[int, Message], report: Report, applied: Applied, now: datetime) -> MessageEvent:
+    """The event row of a report: what the provider said, and, when it moved nothing, why."""
+    payload = dict(report.payload or {})
+    if not applied.changed:
+        payload["not_applied"] = applied.reason
+    return _event(rows[report.message.pk], report.kind or report.status.lower(), report.at or now, payload)
+
+
+def apply_reports(*, reports: list[Report], keep_refused: bool = False) -> list[Applied]:
     """Moves each message as reported when `NEXT` allows it; a report that would not move it forward changes
-    nothing and says why. A phone's `failed` for a message it still holds is its gateway's refusal: refunded.
-    Idempotent; the same queries for one report or five hundred."""
+    nothing and says why — with `keep_refused` it is still kept as an event row (a provider's `bounced` after
+    `delivered` is history, not a rewind). A phone's `failed` for a message it still holds is its gateway's
+    refusal: refunded. Idempotent; the same queries for one report or five hundred."""
     if not reports:
         return []
     now = timezone.now()
@@ -343,10 +355,11 @@ def apply_reports(*, reports: list[Report]) -> list[Applied]:
         before = {pk: m.status for pk, m in rows.items()}
         applied = [_apply(rows[r.message.pk], r, now) for r in reports]
         moved = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed]
+        kept = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed or keep_refused]
+        if kept:
+            MessageEvent.objects.bulk_create([_kept(rows, r, a, now) for r, a in kept])
         if moved:
             Message.objects.bulk_update(list({r.message.pk: rows[r.message.pk] for r, _ in moved}.values()), fields)
-            events = [_event(rows[r.message.pk], r.status.lower(), r.at or now, r.payload) for r, _ in moved]
-            MessageEvent.objects.bulk_create(events)
             _refund(rows[pk] for pk in {r.message.pk for r, _ in moved} if refunds(before[pk], rows[pk].status))
             _moved([Moved(rows[r.message.pk], r.status, r.at or now, r.payload or {}) for r, _ in moved])
     for report in reports:
@@ -354,6 +367,19 @@ def apply_reports(*, reports: list[Report]) -> list[Applied]:
         for name in fields:
             setattr(report.message, name, getattr(row, name))
     return applied
+
+
+def find_by_provider_ids(*, gateway_ids: Sequence[int], provider_message_ids: Iterable[str]) -> dict[str, Message]:
+    """The messages of `gateway_ids` answered under `provider_message_ids`, by provider id, in one query (the
+    msg_provider_id index). A provider's id names a message only within the gateways given: a verified
+    webhook passes the gateways its secret stands for, so it cannot reach another tenant's message."""
+    wanted = sorted({i for i in provider_message_ids if i})
+    if not wanted or not gateway_ids:
+        return {}
+    rows = Message.objects.filter(
+        ~Q(provider_message_id=""), gateway_id__in=list(gateway_ids), provider_message_id__in=wanted
+    ).select_related("gateway")
+    return {m.provider_message_id: m for m in rows}
 
 
 def pending_without_gateway() -> Any:

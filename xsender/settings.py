@@ -69,6 +69,16 @@ XSENDER_DEVICE_OFFLINE_AFTER = env.int("XSENDER_DEVICE_OFFLINE_AFTER", default=1
 XSENDER_DEVICE_SESSION_DAYS = env.int("XSENDER_DEVICE_SESSION_DAYS", default=30)
 XSENDER_ADMIN_2FA = env.bool("XSENDER_ADMIN_2FA", default=not DEBUG)
 XSENDER_PAIRING_TOKEN_TTL_MINUTES = env.int("XSENDER_PAIRING_TOKEN_TTL_MINUTES", default=10)
+# Inbound provider webhooks (docs/webhooks.md): requests per minute from one address (0: off), the largest body,
+# and how long applied event ids are kept to drop a provider's repeated delivery.
+XSENDER_WEBHOOK_IP_RATE_LIMIT = env.int("XSENDER_WEBHOOK_IP_RATE_LIMIT", default=60000)
+XSENDER_WEBHOOK_MAX_BODY_BYTES = env.int("XSENDER_WEBHOOK_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+XSENDER_WEBHOOK_EVENT_RETENTION_DAYS = env.int("XSENDER_WEBHOOK_EVENT_RETENTION_DAYS", default=7)
+# Hosts besides sns.<region>.amazonaws.com that may serve SNS signing certificates: for tests on loopback only.
+XSENDER_SNS_TEST_CERT_HOSTS = env.list("XSENDER_SNS_TEST_CERT_HOSTS", default=[])
+# Site-wide ESP webhook secrets (the admin's gateways), read by django-anymail: WEBHOOK_SECRET ("user:password",
+# basic auth) and the ESPs' signing keys (MAILGUN_WEBHOOK_SIGNING_KEY, …); docs/webhooks.md lists them.
+ANYMAIL = env.json("XSENDER_ANYMAIL", default={})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,6 +102,7 @@ INSTALLED_APPS = [
     "gateways",
     "messaging",
     "devices",
+    "tracking",
     "panel",
 ]
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("messaging.urls")),
     path("", include("devices.urls")),
+    path("", include("tracking.urls")),
     path("", include("panel.urls")),
     # Anything else under an API prefix is that dialect's JSON 404, never an HTML page (even with DEBUG).
     re_path(r"^api/", not_found),

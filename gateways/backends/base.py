@@ -84,17 +84,53 @@ class SendResult:
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    """One delivery event a provider reported about one of its messages."""
+    """One delivery event a provider reported about one of its messages.
+
+    `status` None records the event without moving the message (a deferral, an unsubscribe); `kind` names the
+    event row (default: the status in lower case); `suppress` (a messaging Suppression reason: bounce,
+    complaint, opt_out) blocks the recipient for the message's tenant; `error` is the provider's reason."""
 
     provider_message_id: str
-    status: EventStatus
+    status: EventStatus | None
     occurred_at: datetime | None
     detail: dict[str, Any]
     event_id: str  # the provider's id of this event, to drop a repeated delivery of it
+    kind: str = ""
+    suppress: str = ""
+    error: str = ""
 
     def __post_init__(self) -> None:
-        if self.status not in EVENT_STATUSES:
+        if self.status is not None and self.status not in EVENT_STATUSES:
             raise ValueError(f"Unknown event status {self.status!r}; one of {', '.join(EVENT_STATUSES)}.")
+        if self.status is None and not self.kind:
+            raise ValueError("An event that moves nothing needs a kind.")
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """A message a customer sent to the gateway's number (WhatsApp, SMS)."""
+
+    sender: str
+    body: str
+    occurred_at: datetime | None
+    detail: dict[str, Any]
+    event_id: str
+    provider_message_id: str = ""
+    media_type: str = ""  # image, video, audio, document, … ("" for text)
+    media_url: str = ""  # where the provider serves the media (or its media id)
+
+
+@dataclass(frozen=True)
+class ConnectionEvent:
+    """The provider's session for this gateway changed state (a WhatsApp Web bridge's WORKING, STOPPED …)."""
+
+    state: str
+    detail: dict[str, Any]
+    event_id: str
+    connected: bool = False
+
+
+WebhookEvent = ProviderEvent | InboundEvent | ConnectionEvent
 
 
 class BackendError(Exception):
@@ -268,13 +304,34 @@ class Backend:
         """Releases what `send` opened (connections, fetched attachments); called once per batch."""
         self._fetched.clear()
 
+    # Set by the webhook receiver when a request came to the provider's site-wide URL (the admin's gateways,
+    # secrets from settings where the provider has site-wide ones) rather than to this gateway's own URL.
+    site_wide: bool = False
+
     def verify(self, request: HttpRequest) -> bool:
         """Whether `request` really comes from this gateway's provider. By default nothing is verifiable."""
         return False
 
-    def parse_events(self, request: HttpRequest) -> list[ProviderEvent]:
-        """The events a verified `request` reports. By default none."""
+    def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
+        """The events a verified `request` reports: message statuses, inbound messages, connection states.
+        By default none. Raises ValueError (or KeyError, TypeError) on a body it cannot read."""
         return []
+
+    def answer_challenge(self, request: HttpRequest) -> str | None:
+        """The text answering a provider's GET verification of the webhook URL, or None to refuse it."""
+        return None
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL a provider called, as it signs it: XSENDER_BASE_URL + the path (+ the query). Built from our
+    setting, never from the request's Host header (which the caller chooses)."""
+    query = request.META.get("QUERY_STRING", "")
+    return settings.XSENDER_BASE_URL.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def webhook_url(path: str) -> str:
+    """The public URL of one of our webhook paths (`/api/webhook/...`)."""
+    return settings.XSENDER_BASE_URL.rstrip("/") + path
 
 
 def request_sent(exc: BaseException | None) -> bool:

@@ -6,6 +6,7 @@ AnymailAPIError with the HTTP status otherwise (https://anymail.dev/en/stable/se
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
@@ -14,17 +15,21 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 
+from gateways.backends import esp_webhooks, sns
 from gateways.backends.base import (
     Backend,
     BackendError,
     OutgoingMessage,
     SendResult,
+    WebhookEvent,
     check_header_fields,
     request_sent,
 )
 from xsender.errors import ValidationFailed
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from gateways.models import Gateway
 
 # ESP → (anymail backend, {our config key: anymail's keyword}).
@@ -52,8 +57,10 @@ class EspBackend(Backend):
         "sender_domain": (str, False, "Mailgun's sending domain, when it differs from from_email's."),
         "from_email": (str, True, "Sender address, verified with the ESP."),
         "base_url": (str, False, "The ESP's API URL (default: the ESP's own)."),
+        "webhook_secret": (str, False, "user:password the ESP's webhook URL carries as basic auth."),
+        "webhook_signing_key": (str, False, "The ESP's webhook signing key or secret (docs/webhooks.md)."),
     }
-    secret_keys = ("api_key", "secret_key")
+    secret_keys = ("api_key", "secret_key", "webhook_secret", "webhook_signing_key")
     endpoint_keys = ("esp", "base_url")  # which service, at which URL, receives the key
 
     @classmethod
@@ -68,6 +75,7 @@ class EspBackend(Backend):
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
         self.connection: Any = None
+        self._view: Any = None
 
     def _connect(self) -> Any:
         try:
@@ -123,6 +131,23 @@ class EspBackend(Backend):
         if self.connection is None:
             self.connection = self._connect()
         return self.send_each(messages, self._send_one)
+
+    def verify(self, request: HttpRequest) -> bool:
+        """The ESP's anymail view validates (basic auth, signature); SES also needs SNS's own signature."""
+        esp = self.config.get("esp", "")
+        if esp not in esp_webhooks.VIEWS:
+            return False
+        self._view = esp_webhooks.build_view(esp, None if self.site_wide else self.config, request)
+        if self._view is None or not esp_webhooks.validate(self._view, request):
+            return False
+        return esp != "amazon_ses" or sns.verify_message(json.loads(request.body))
+
+    def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
+        esp = self.config["esp"]
+        if esp == "amazon_ses" and request.headers.get("x-amz-sns-message-type") == "SubscriptionConfirmation":
+            sns.confirm_subscription(json.loads(request.body))
+        events = (esp_webhooks.to_provider_event(esp, e) for e in esp_webhooks.tracking_events(self._view, request))
+        return [e for e in events if e is not None]
 
     def close(self) -> None:
         super().close()

@@ -11,17 +11,38 @@ from typing import TYPE_CHECKING, Any
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from gateways.backends.base import Backend, BackendError, OutgoingMessage, SendResult, request_sent
+from gateways.backends.base import (
+    Backend,
+    BackendError,
+    InboundEvent,
+    OutgoingMessage,
+    ProviderEvent,
+    SendResult,
+    WebhookEvent,
+    public_url,
+    request_sent,
+    webhook_url,
+)
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from gateways.models import Gateway
 
 # Account-level failures: nothing in the batch can be sent with these credentials.
 AUTH = {20003, 20005, 20404}
 # Too many requests, queue overflow: retry later.
 TRANSIENT = {20429, 30001, 14107}
+# Status callbacks: MessageStatus → our status (queued, sending, accepted … move nothing and are not kept).
+STATUSES = {"sent": "Sent", "delivered": "Delivered", "read": "Opened", "undelivered": "Failed",
+            "failed": "Failed", "canceled": "Failed"}  # fmt: skip
+# ErrorCode of an undelivered/failed message → the suppression it calls for: the recipient opted out (STOP),
+# or the number cannot receive (blocked, unknown, landline or unreachable carrier, filtered, not a mobile).
+SUPPRESS = {21610: "opt_out", 30004: "bounce", 30005: "bounce", 30006: "bounce", 30007: "bounce",
+            21211: "bounce", 21614: "bounce"}  # fmt: skip
 
 
 class TwilioBackend(Backend):
@@ -66,8 +87,10 @@ class TwilioBackend(Backend):
             params["messaging_service_sid"] = self.config["messaging_service_sid"]
         else:
             params["from_"] = self.config["from_number"]
-        if self.config.get("status_callback"):
-            params["status_callback"] = self.config["status_callback"]
+        # Every message reports its delivery to this gateway's own webhook URL, unless the config names another.
+        params["status_callback"] = self.config.get("status_callback") or webhook_url(
+            f"/api/webhook/sms/twilio/{self.gateway.uid}"
+        )
         try:
             sent = self.client.messages.create(**params)
         except TwilioRestException as exc:
@@ -84,6 +107,31 @@ class TwilioBackend(Backend):
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)
+
+    def verify(self, request: HttpRequest) -> bool:
+        """Twilio's signature over the public URL and the form, with this gateway's auth token, from its account."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or request.POST.get("AccountSid") != self.config.get("account_sid"):
+            return False
+        return RequestValidator(self.config["auth_token"]).validate(public_url(request), request.POST, signature)
+
+    def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
+        form = request.POST
+        status, sid = form.get("MessageStatus") or form.get("SmsStatus", ""), form.get("MessageSid", "")
+        detail = {"params": form.dict()}
+        if status == "received" and "Body" in form:  # the gateway's number received a message
+            media = form.get("MediaUrl0", "")
+            inbound = InboundEvent(sender=form.get("From", ""), body=form.get("Body", ""), occurred_at=None,
+                                   detail=detail, event_id=f"{sid}:received", provider_message_id=sid,
+                                   media_type=form.get("MediaContentType0", "") if media else "", media_url=media)  # fmt: skip
+            return [inbound]
+        if status not in STATUSES or not sid:
+            return []
+        code = int(form["ErrorCode"]) if (form.get("ErrorCode") or "").isdigit() else None
+        error = f"Twilio {code}" if code else ""
+        return [ProviderEvent(provider_message_id=sid, status=STATUSES[status], occurred_at=None, detail=detail,  # type: ignore[arg-type]
+                              event_id=f"{sid}:{status}", kind=status, suppress=SUPPRESS.get(code or 0, ""),
+                              error=error)]  # fmt: skip
 
     def close(self) -> None:
         super().close()

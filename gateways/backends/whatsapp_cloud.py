@@ -7,12 +7,25 @@ Error codes: https://developers.facebook.com/docs/whatsapp/cloud-api/support/err
 
 from __future__ import annotations
 
+import hmac
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from gateways.backends.base import BackendError, HttpBackend, OutgoingMessage, SendResult, check_handoff_url
+from gateways.backends.base import (
+    BackendError,
+    HttpBackend,
+    OutgoingMessage,
+    SendResult,
+    WebhookEvent,
+    check_handoff_url,
+)
+from gateways.backends.meta_events import cloud_values, inbound_event, meta_signature_valid, status_event
 from xsender.fetch import safe_filename
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 # Throttling and temporary errors: retry later.
 TRANSIENT = {4, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
@@ -29,8 +42,10 @@ class WhatsAppCloudBackend(HttpBackend):
         "access_token": (str, True, "A system-user access token with whatsapp_business_messaging."),
         "api_version": (str, False, "Graph API version (default v21.0)."),
         "base_url": (str, False, "Graph API base URL (default https://graph.facebook.com)."),
+        "app_secret": (str, False, "The Meta app's secret: webhooks are signed with it (X-Hub-Signature-256)."),
+        "verify_token": (str, False, "The token you type in the app's webhook setup (its GET challenge)."),
     }
-    secret_keys = ("access_token",)
+    secret_keys = ("access_token", "app_secret", "verify_token")
 
     def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
         payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
@@ -72,3 +87,25 @@ class WhatsAppCloudBackend(HttpBackend):
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)
+
+    def verify(self, request: HttpRequest) -> bool:
+        """X-Hub-Signature-256: sha256=hex(HMAC-SHA256(app secret, the raw body)), before anything is parsed."""
+        return bool(self.config.get("app_secret")) and meta_signature_valid(
+            self.config["app_secret"], request.body, request.headers.get("X-Hub-Signature-256", "")
+        )
+
+    def answer_challenge(self, request: HttpRequest) -> str | None:
+        token = self.config.get("verify_token") or ""
+        given = request.GET.get("hub.verify_token", "")
+        if request.GET.get("hub.mode") != "subscribe" or not token or not hmac.compare_digest(token, given):
+            return None
+        return request.GET.get("hub.challenge", "")
+
+    def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
+        events: list[WebhookEvent] = []
+        for value in cloud_values(json.loads(request.body)):
+            events.extend(status_event(status) for status in value.get("statuses") or [])
+            number = (value.get("metadata") or {}).get("phone_number_id")
+            if number in (None, self.config.get("phone_number_id")):  # the app's other numbers are other gateways'
+                events.extend(inbound_event(message) for message in value.get("messages") or [])
+        return [e for e in events if e is not None]

@@ -7,13 +7,27 @@ bridge is asked, or the message fails alone ("Media URL refused: …") and the b
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import mimetypes
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from gateways.backends.base import BackendError, HttpBackend, OutgoingMessage, SendResult, check_handoff_url
+from gateways.backends import waha_events, waha_session
+from gateways.backends.base import (
+    BackendError,
+    HttpBackend,
+    OutgoingMessage,
+    SendResult,
+    WebhookEvent,
+    check_handoff_url,
+)
 from xsender.fetch import safe_filename
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 ENDPOINTS = {
     "image": "/api/sendImage",
@@ -36,8 +50,9 @@ class WhatsAppWebBackend(HttpBackend):
         "base_url": (str, True, "The bridge's URL, e.g. http://waha.internal:3000."),
         "session": (str, False, "The bridge's session name (default: default)."),
         "api_key": (str, False, "Sent as X-Api-Key when the bridge requires one."),
+        "webhook_key": (str, False, "The HMAC key of the session's webhook (X-Webhook-Hmac, SHA-512)."),
     }
-    secret_keys = ("api_key",)
+    secret_keys = ("api_key", "webhook_key")
 
     def _request(self, message: OutgoingMessage) -> tuple[str, dict[str, Any]]:
         payload: dict[str, Any] = {"session": self.config.get("session", "default")}
@@ -76,3 +91,32 @@ class WhatsAppWebBackend(HttpBackend):
 
     def send(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         return self.send_each(messages, self._send_one)
+
+    def verify(self, request: HttpRequest) -> bool:
+        """With a webhook key: X-Webhook-Hmac = hex(HMAC-SHA512(key, raw body)) (WAHA's docs, "Events"). Without
+        one, the gateway's unguessable URL is the only secret. The event must name this gateway's session."""
+        key = self.config.get("webhook_key")
+        if key:
+            algorithm = request.headers.get("X-Webhook-Hmac-Algorithm", "sha512").lower()
+            expected = hmac.new(key.encode(), request.body, hashlib.sha512).hexdigest()
+            if algorithm != "sha512" or not hmac.compare_digest(expected, request.headers.get("X-Webhook-Hmac", "")):
+                return False
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return False
+        return isinstance(body, dict) and body.get("session") == self.config.get("session", "default")
+
+    def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
+        body = json.loads(request.body)
+        event = waha_events.parse(body)
+        return [event] if event is not None else []
+
+    # The panel's view of the bridge (gateways/backends/waha_session.py: fetched through the safe fetcher).
+    def session_status(self) -> waha_session.BridgeSession:
+        """The session's state on the bridge (GET /api/sessions/{session}); an unreachable bridge is a state."""
+        return waha_session.session_status(self.base_url, self.config)
+
+    def qr_code(self) -> waha_session.BridgeQr | None:
+        """The QR code that links the session (GET /api/{session}/auth/qr), while the bridge offers one."""
+        return waha_session.qr_code(self.base_url, self.config)
