@@ -38,9 +38,12 @@ MAX_FILENAME = 100
 
 
 class FetchError(Exception):
-    def __init__(self, message: str) -> None:
+    """Why a fetch failed, safe to show to the tenant; `status` is the HTTP status when the server answered one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 @dataclass
@@ -113,7 +116,9 @@ def _connect(target: ResolvedTarget, deadline: _Deadline) -> socket.socket:
         raise
 
 
-def _request(target: ResolvedTarget, sock: socket.socket, deadline: _Deadline) -> http.client.HTTPResponse:
+def _request(
+    target: ResolvedTarget, sock: socket.socket, deadline: _Deadline, extra: dict[str, str]
+) -> http.client.HTTPResponse:
     parts = urlsplit(target.url)
     path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~") + (
         "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?") if parts.query else ""
@@ -122,13 +127,13 @@ def _request(target: ResolvedTarget, sock: socket.socket, deadline: _Deadline) -
     connection.sock = _DeadlineSocket(sock, deadline)  # type: ignore[assignment]
     connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
     headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": "XSender-Fetcher/1.0", "Accept": "*/*"}
-    for name, value in {**headers, "Connection": "close"}.items():
+    for name, value in {**headers, **extra, "Connection": "close"}.items():
         connection.putheader(name, value)
     connection.endheaders()
     return connection.getresponse()
 
 
-def _open(url: str, deadline: _Deadline) -> tuple[http.client.HTTPResponse, socket.socket]:
+def _open(url: str, deadline: _Deadline, extra: dict[str, str]) -> tuple[http.client.HTTPResponse, socket.socket]:
     """Checks `url`, connects to the checked address and reads the answer's headers."""
     try:
         target = check_url(url)
@@ -141,7 +146,7 @@ def _open(url: str, deadline: _Deadline) -> tuple[http.client.HTTPResponse, sock
     except (OSError, ValueError) as exc:
         raise _failure(target, exc) from None
     try:
-        return _request(target, sock, deadline), sock
+        return _request(target, sock, deadline, extra), sock
     except FetchError:
         sock.close()
         raise
@@ -205,18 +210,26 @@ def _filename(url: str, response: http.client.HTTPResponse) -> str:
     return safe_filename(name or PurePosixPath(unquote(urlsplit(url).path)).name)
 
 
-def safe_fetch(url: str, *, max_bytes: int | None = None, timeout: float | None = None) -> FetchedFile:
-    """Downloads `url` under the rules above. Raises FetchError with a reason safe to show to the tenant."""
+def safe_fetch(
+    url: str, *, max_bytes: int | None = None, timeout: float | None = None, headers: dict[str, str] | None = None
+) -> FetchedFile:
+    """Downloads `url` under the rules above. Raises FetchError with a reason safe to show to the tenant.
+
+    `headers` are added to the request (an API key, an Accept); a request that carries them follows no redirect
+    (a redirect is an error), so that they never reach a host other than the one asked."""
     max_bytes = max_bytes or settings.XSENDER_FETCH_MAX_BYTES
     deadline = _Deadline(timeout or settings.XSENDER_FETCH_TIMEOUT)
+    extra = dict(headers or {})  # a value with a line break is refused by http.client (a FetchError here)
     for _ in range(MAX_REDIRECTS + 1):
-        response, sock = _open(url, deadline)
+        response, sock = _open(url, deadline, extra)
         try:
             if response.status in REDIRECTS and response.getheader("Location"):
+                if extra:
+                    raise FetchError("The server answered with a redirect: not followed.", status=response.status)
                 url = urljoin(url, response.getheader("Location", ""))
                 continue
             if response.status >= 400:
-                raise FetchError(f"The server answered HTTP {response.status}.")
+                raise FetchError(f"The server answered HTTP {response.status}.", status=response.status)
             content = _read(response, max_bytes)
             content_type = (response.getheader("Content-Type") or "application/octet-stream").split(";")[0].strip()
             return FetchedFile(content=content, content_type=content_type, filename=_filename(url, response))

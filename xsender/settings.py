@@ -234,7 +234,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The platform's own mail (password resets, notices; tenants' mail goes through their gateways): EMAIL_URL in
+# django-environ's form — smtp://user:pass@host:port, smtp+tls://… (STARTTLS), smtp+ssl://… (implicit TLS); unset,
+# the console backend (each mail printed to the log). Credentials in the URL are percent-encoded.
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+globals().update({k: v for k, v in env.email_url("EMAIL_URL", default="consolemail://").items() if v not in (None, "")})
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a stalled mail server must not hold a web worker
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="XSender <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a password-reset link works (seconds); a link works once (the token is bound to the password).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# The name authenticator apps show for a TOTP enrolment (panel and admin).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="XSender")
 
 # Security: production defaults, relaxed only by DEBUG / XSENDER_ALLOW_INSECURE_HTTP.
 _HTTPS_ONLY = not DEBUG and not XSENDER_ALLOW_INSECURE_HTTP

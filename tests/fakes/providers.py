@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from tests.fakes.http import Reply, Request
 
@@ -88,16 +89,24 @@ def graph(failures: dict[str, tuple[int, int]] | None = None, token: str = "") -
     return handle
 
 
-def waha(failures: dict[str, int] | None = None, api_key: str = "") -> Callable[[Request], Reply]:
-    """WAHA: POST /api/sendText, /api/sendImage, /api/sendFile, /api/sendVideo, /api/sendVoice (JSON)."""
+def waha(
+    failures: dict[str, int] | None = None, api_key: str = "", status: str = "WORKING", qr: str = "2@xsender-fake-qr"
+) -> Callable[[Request], Reply]:
+    """WAHA: POST /api/sendText, /api/sendImage, /api/sendFile, /api/sendVideo, /api/sendVoice (JSON); and the session
+    as the panel reads it: GET /api/sessions/{session} and GET /api/{session}/auth/qr (a PNG, `{"mimetype",
+    "data"}` to Accept: application/json, `{"value"}` with ?format=raw; 422 unless the session waits for a scan).
+    The session's state is `handle.session["status"]` (change it to move the session)."""
     failures = failures or {}
     paths = {"/api/sendText", "/api/sendImage", "/api/sendFile", "/api/sendVideo", "/api/sendVoice"}
+    session = {"status": status}
 
     def handle(request: Request) -> Reply:
-        if request.method != "POST" or request.path not in paths:
-            return Reply(404, {"statusCode": 404, "message": "Cannot POST " + request.path, "error": "Not Found"})
         if api_key and request.headers.get("x-api-key") != api_key:
             return Reply(401, {"statusCode": 401, "message": "Unauthorized"})
+        if request.method == "GET":
+            return _waha_session(request, session["status"], qr)
+        if request.method != "POST" or request.path not in paths:
+            return Reply(404, {"statusCode": 404, "message": "Cannot POST " + request.path, "error": "Not Found"})
         chat = request.body.get("chatId", "")
         if chat in failures:
             return Reply(
@@ -121,7 +130,30 @@ def waha(failures: dict[str, int] | None = None, api_key: str = "") -> Callable[
             },
         )
 
+    handle.session = session  # type: ignore[attr-defined]
     return handle
+
+
+# A 1×1 PNG: what the bridge's QR endpoint answers by default (an image), here the smallest valid one.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+)
+
+
+def _waha_session(request: Request, status: str, qr: str) -> Reply:
+    parts = [unquote(p) for p in request.path.split("/")]
+    if len(parts) == 4 and parts[:3] == ["", "api", "sessions"]:
+        me = {"id": "15550009999@c.us", "pushName": "Office phone"} if status == "WORKING" else None
+        return Reply(200, {"name": parts[3], "status": status, "config": {}, "me": me, "engine": {"engine": "WEBJS"}})
+    if len(parts) == 5 and parts[1] == "api" and parts[3:] == ["auth", "qr"]:
+        if status != "SCAN_QR_CODE":
+            return Reply(422, {"statusCode": 422, "message": f"Session status is not as expected: {status}"})
+        if request.query.get("format") == ["raw"]:
+            return Reply(200, {"value": qr})
+        if request.headers.get("accept") == "application/json":
+            return Reply(200, {"mimetype": "image/png", "data": base64.b64encode(TINY_PNG).decode()})
+        return Reply(200, TINY_PNG, headers={"Content-Type": "image/png"})
+    return Reply(404, {"statusCode": 404, "message": "Cannot GET " + request.path, "error": "Not Found"})
 
 
 HANDLERS: dict[str, Callable[[], Callable[[Request], Reply]]] = {"twilio": twilio, "graph": graph, "waha": waha}
