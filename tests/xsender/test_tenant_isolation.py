@@ -85,6 +85,14 @@ OBJECTS: dict[str, tuple[Caller, Callable[[dict[str, Any]], dict[str, Any]], tup
     "panel:retry-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
 }
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
+# Provider webhooks: no tenant calls them, each answers 401 unless the gateway's own secret signed the request;
+# tests/tracking/test_rules.py proves one tenant's signed event cannot touch another tenant's message.
+NOT_OBJECTS |= {
+    "webhook-email",
+    "webhook-twilio-gateway",
+    "webhook-whatsapp-cloud-gateway",
+    "webhook-whatsapp-web-gateway",
+}
 
 
 def test_every_url_that_names_an_object_is_listed_here():
