@@ -130,8 +130,18 @@ class CreditAccount(models.Model):
     balance = models.BigIntegerField(default=0)
     unlimited = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+    low_credit_threshold = models.PositiveIntegerField(
+        default=0, help_text="A debit that takes the balance below this raises credit.low; 0 = never."
+    )
+    # Set by the debit that crossed the threshold, cleared when credit.low is published (services).
+    low_credit_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["low_credit_at"], name="credit_low_to_publish", condition=models.Q(low_credit_at__isnull=False)
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["user", "channel"], name="one_credit_account_per_channel"),
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="credit_balance_never_negative"),

@@ -15,12 +15,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import CHANNELS, UNLIMITED, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
 from accounts.selectors import key_with_owner
+from xsender import events
 from xsender.errors import Conflict, CreditExhausted, NotFound, ValidationFailed
+from xsender.events import PlatformEvent
 
 KEY_PREFIX = "xs_"
 
@@ -50,8 +53,10 @@ def debit_credits(
         return None
     with transaction.atomic(savepoint=False):
         # The conditional UPDATE is the whole guard: concurrent debits serialise on the row.
+        now = timezone.now()
+        crossed = RawSQL(LOW_CREDIT_CROSSED, [amount, now])  # noqa: S611 — a constant; the values are parameters
         updated = CreditAccount.objects.filter(pk=account.pk, balance__gte=amount).update(
-            balance=F("balance") - amount, updated_at=timezone.now()
+            balance=F("balance") - amount, updated_at=now, low_credit_at=crossed
         )
         if updated:
             return CreditEntry.objects.create(account=account, delta=-amount, reason=reason, note=note)
@@ -80,14 +85,56 @@ def debit_statement(
     sql = (
         f"account AS (SELECT id, unlimited FROM accounts_creditaccount WHERE user_id = %s AND channel = %s "  # noqa: S608
         f"AND {condition}), "
-        "debit AS (UPDATE accounts_creditaccount AS a SET balance = a.balance - %s, updated_at = %s FROM account "
+        "debit AS (UPDATE accounts_creditaccount AS a SET balance = a.balance - %s, updated_at = %s, "
+        f"low_credit_at = {LOW_CREDIT_CROSSED} FROM account "
         "WHERE a.id = account.id AND NOT account.unlimited AND a.balance >= %s RETURNING a.id), "
         "entry AS (INSERT INTO accounts_creditentry (account_id, delta, reason, note, created_at) "
         "SELECT id, %s, %s, %s, %s FROM debit), "
         "charged AS (SELECT 1 FROM account WHERE unlimited UNION ALL SELECT 1 FROM debit)"
     )
-    params = [user_id, channel, *condition_params, amount, now, amount, -amount, CreditEntry.Reason.SEND, note, now]
+    params = [user_id, channel, *condition_params, amount, now, amount, now, amount]
+    params += [-amount, CreditEntry.Reason.SEND, note, now]
     return DebitStatement(sql=sql, params=params)
+
+
+# The debit's rule for credit.low, in its UPDATE (of the balance before it): the first debit that takes the balance
+# from the tenant's threshold or above to below it marks the account (parameters: the amount, the time); later
+# debits leave the mark as it is. publish_low_credit turns marks into events, once per crossing.
+LOW_CREDIT_CROSSED = (
+    "CASE WHEN balance >= low_credit_threshold AND balance - %s < low_credit_threshold THEN %s ELSE low_credit_at END"
+)
+
+
+def publish_low_credit(*, limit: int = 1000) -> int:
+    """Publishes `credit.low` (xsender.events) for each account a debit took below its threshold since the last
+    pass, and clears the marks, in one transaction: an event is recorded exactly once per crossing. Two passes
+    at once take different rows (SKIP LOCKED). Returns how many it published."""
+    with transaction.atomic():
+        rows = list(
+            CreditAccount.objects.select_for_update(skip_locked=True)
+            .filter(low_credit_at__isnull=False)
+            .order_by("pk")[:limit]
+        )
+        if not rows:
+            return 0
+        CreditAccount.objects.filter(pk__in=[row.pk for row in rows]).update(low_credit_at=None)
+        events.publish([_credit_low(row) for row in rows])
+    return len(rows)
+
+
+def _credit_low(account: CreditAccount) -> PlatformEvent:
+    data = {"channel": account.channel, "balance": account.balance, "threshold": account.low_credit_threshold}
+    return PlatformEvent("credit.low", account.user_id, data=data, at=account.low_credit_at or timezone.now())
+
+
+def set_low_credit_threshold(*, user: User, channel: str, threshold: int) -> CreditAccount:
+    """Below how many credits a debit on `channel` raises `credit.low` (0: never). Raises ValidationFailed."""
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 10**9:
+        raise ValidationFailed.single("threshold", "Enter a whole number of credits, 0 or more (0 turns it off).")
+    account = _account(user, channel)
+    CreditAccount.objects.filter(pk=account.pk).update(low_credit_threshold=threshold)
+    account.low_credit_threshold = threshold
+    return account
 
 
 def ensure_account(*, user: User, channel: str) -> CreditAccount:

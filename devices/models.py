@@ -61,6 +61,9 @@ class AndroidDevice(models.Model):
     )
     is_active = models.BooleanField(default=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # When the scheduler saw the phone go offline and published device.offline; cleared (device.online) the
+    # next time it is seen. Null while online.
+    offline_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     poll_interval = models.PositiveSmallIntegerField(
         "poll interval (seconds)", default=10, validators=_within("poll_interval"), help_text="Seconds between polls."

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -22,7 +22,9 @@ from gateways.models import Gateway
 from messaging import transitions
 from messaging.bulk import lock_device_candidates
 from messaging.models import Message, Priority, Status
+from xsender import events
 from xsender.errors import NotAuthenticated, NotFound, ValidationFailed
+from xsender.events import PlatformEvent
 
 POOL_IDENTIFIER = "android"
 MAX_PER_POLL = 50  # a phone sends a few SMS a second at best: smaller claims, shorter leases in doubt
@@ -98,7 +100,10 @@ def register_session(
     device.hashed_session_token, device.is_active, device.revoked_at = hash_key(raw), True, None
     device.session_expires_at = session_expiry()  # a re-pair replaces the token and starts a new term
     device.last_seen_at = timezone.now()
+    came_back, device.offline_at = device.offline_at is not None, None
     device.save()
+    if came_back:
+        events.publish([_event(device, "device.online", device.gateway.identifier)])
     _pool_gateway(user)
     return Registration(device=device, session_token=raw)
 
@@ -188,8 +193,54 @@ def record_heartbeat(
     if imsi:
         sim.imsi = imsi
     sim.save()
-    AndroidDevice.objects.filter(pk=sim.device_id).update(last_seen_at=now)
+    mark_seen(device_id=sim.device_id, now=now)
     return sim
+
+
+# ---------------------------------------------------------------- online / offline (device.online, device.offline)
+
+# One statement, as a plain `last_seen_at` update was: it also says whether the phone had been seen going offline
+# (the locked read makes two overlapping polls agree on which of them brought it back).
+_SEEN = (
+    "WITH old AS (SELECT id, offline_at FROM devices_androiddevice WHERE id = %s FOR UPDATE) "
+    "UPDATE devices_androiddevice AS d SET last_seen_at = %s, offline_at = NULL FROM old, gateways_gateway AS g "
+    "WHERE d.id = old.id AND g.id = d.gateway_id "
+    "RETURNING old.offline_at IS NOT NULL, d.uid, d.user_id, d.name, d.last_seen_at, g.identifier"
+)
+
+
+def _event(device: AndroidDevice, event_type: str, gateway: str) -> PlatformEvent:
+    data = {"device": str(device.uid), "name": device.name, "gateway": gateway, "last_seen_at": device.last_seen_at}
+    return PlatformEvent(event_type, device.user_id, data=data)
+
+
+def mark_seen(*, device_id: int, now: datetime) -> None:
+    """Records that the phone was heard from now; publishes device.online if it had been reported offline."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SEEN, [device_id, now])
+        row = cursor.fetchone()
+    if row is not None and row[0]:
+        _, uid, user_id, name, last_seen_at, gateway = row
+        device = AndroidDevice(uid=uid, user_id=user_id, name=name, last_seen_at=last_seen_at)
+        events.publish([_event(device, "device.online", gateway)])
+
+
+def publish_offline_devices(*, limit: int = 1000) -> int:
+    """The scheduler's pass: phones not heard from for XSENDER_DEVICE_OFFLINE_AFTER seconds (or revoked) are
+    marked offline and device.offline is published, once per change (the next time one is seen it comes back
+    online). Two schedulers take different rows. Returns how many went offline."""
+    now = timezone.now()
+    silent = Q(last_seen_at__lt=now - timedelta(seconds=settings.XSENDER_DEVICE_OFFLINE_AFTER))
+    with transaction.atomic():
+        rows = list(
+            AndroidDevice.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("gateway")
+            .filter(silent | Q(is_active=False) | Q(last_seen_at__isnull=True), offline_at__isnull=True)
+            .order_by("pk")[:limit]
+        )
+        AndroidDevice.objects.filter(pk__in=[row.pk for row in rows]).update(offline_at=now)
+        events.publish([_event(row, "device.offline", row.gateway.identifier) for row in rows])
+    return len(rows)
 
 
 # ---------------------------------------------------------------- claiming
@@ -243,7 +294,7 @@ def claim_pending(*, device: AndroidDevice) -> list[Message]:
         groups = _assign(ids, quota)
         sims_of = {pk: sim_uid for sim_uid, group in groups.items() for pk in group}
         claimed = transitions.claim_for_device(sims=sims_of, device_uid=device.uid, lease_seconds=device.lease_seconds)
-    AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=now)
+    mark_seen(device_id=device.pk, now=now)
     return sorted(claimed, key=lambda m: (-m.priority, m.created_at, m.pk))
 
 
@@ -286,7 +337,7 @@ def apply_reports(*, device: AndroidDevice, reports: list[DeviceReport]) -> list
     ]
     for (index, report), applied in zip(known, transitions.apply_reports(reports=moves), strict=True):
         answers[index] = ReportAnswer(report.uid, True, applied.changed, applied.status, applied.reason)
-    AndroidDevice.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+    mark_seen(device_id=device.pk, now=timezone.now())
     return answers
 
 

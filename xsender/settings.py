@@ -79,6 +79,15 @@ XSENDER_SNS_TEST_CERT_HOSTS = env.list("XSENDER_SNS_TEST_CERT_HOSTS", default=[]
 # Site-wide ESP webhook secrets (the admin's gateways), read by django-anymail: WEBHOOK_SECRET ("user:password",
 # basic auth) and the ESPs' signing keys (MAILGUN_WEBHOOK_SIGNING_KEY, …); docs/webhooks.md lists them.
 ANYMAIL = env.json("XSENDER_ANYMAIL", default={})
+# Outbound webhooks (docs/webhooks.md): hosts let through the address rules (e.g. a receiver on this machine or
+# the private network), the time one POST may take, the retry schedule after each failed attempt (seconds), and
+# how long a drain holds the deliveries it claimed (a killed worker's claims are retried after it).
+XSENDER_WEBHOOK_ALLOWED_HOSTS = env.list("XSENDER_WEBHOOK_ALLOWED_HOSTS", default=[])
+XSENDER_WEBHOOK_TIMEOUT = env.float("XSENDER_WEBHOOK_TIMEOUT", default=10.0)
+XSENDER_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "XSENDER_WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
+)
+XSENDER_WEBHOOK_LEASE_SECONDS = env.int("XSENDER_WEBHOOK_LEASE_SECONDS", default=60)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -103,6 +112,7 @@ INSTALLED_APPS = [
     "messaging",
     "devices",
     "tracking",
+    "webhooks",
     "panel",
 ]
 

@@ -1,4 +1,5 @@
-"""The scheduler loop: releases due scheduled messages, re-enqueues lost wake-ups, recovers expired leases."""
+"""The scheduler loop: releases due scheduled messages, re-enqueues lost wake-ups, recovers expired leases, then
+runs the sweeps registered by the apps above messaging (xsender.sweeps: webhook deliveries, phones gone offline)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from messaging.sweeps import run_sweeps
+from xsender import sweeps
 
 logger = logging.getLogger("xsender.scheduler")
 
@@ -26,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            self.stdout.write(json.dumps(run_sweeps()))
+            self.stdout.write(json.dumps({**run_sweeps(), **sweeps.run_registered()}))
             return
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             try:
                 close_old_connections()
-                counts = run_sweeps()
+                counts = {**run_sweeps(), **sweeps.run_registered()}  # then the apps' above messaging
                 if any(counts.values()):
                     logger.info("scheduler pass: %s", counts)
             except Exception:  # noqa: BLE001 — a failed pass (database restarting…) must not end the loop
