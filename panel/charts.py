@@ -41,7 +41,7 @@ def _points(values: Sequence[int], top: int) -> str:
 
 def line_chart(*, title: str, labels: Sequence[str], series: Sequence[Series]) -> str:
     """An SVG line chart of `series` over `labels` (x axis: first, middle and last label shown)."""
-    top = _ceiling(max([1, *(v for s in series for v in s.values)]))
+    top = _ceiling(max([2, *(v for s in series for v in s.values)]))  # 2 at least: ticks 0, 1, 2
     inner_h = HEIGHT - TOP - BOTTOM
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
@@ -50,7 +50,7 @@ def line_chart(*, title: str, labels: Sequence[str], series: Sequence[Series]) -
     for fraction in (0, 0.5, 1):
         y = TOP + inner_h * (1 - fraction)
         parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{int(top * fraction)}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{top * fraction:g}</text>')
     parts.append(f'<line class="axis" x1="{LEFT}" y1="{TOP + inner_h}" x2="{WIDTH - RIGHT}" y2="{TOP + inner_h}"/>')
     if labels:
         shown = {0: "start", len(labels) // 2: "middle", len(labels) - 1: "end"}

@@ -74,6 +74,8 @@ def test_tenant_adds_a_device_sees_the_qr_and_revokes_it(panel_url, browser_page
     page.fill("input[name=username]", "carol@example.com")
     page.fill("input[name=password]", "carol-passphrase-42")
     page.click("button[type=submit]")
+    page.hover("nav.nav >> text=Gateways")
+    page.click("nav.nav >> text=Android")
     page.click("text=Add Device")
     token = page.inner_text("#pairing-token")
     assert token.startswith("ATKN-")
