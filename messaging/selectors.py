@@ -138,39 +138,67 @@ def _searched(rows: QuerySet[Message], text: str) -> QuerySet[Message]:
     return rows.filter(recipient=recipient)
 
 
-def history_rows(*, user: User, wanted: HistoryFilter, after: Cursor | None = None) -> QuerySet[Message]:
-    """The user's messages matching `wanted`, newest first (created_at, then id), older than `after`: one query.
-
-    Each channel is read in the order of the (user, channel, created_at, id) index and the channels are merged
-    (UNION ALL under one ORDER BY: a merge of index scans), so a page costs its rows, never an OFFSET or a
-    COUNT. Slice it for a page; iterate it (`.iterator()`) to stream every row.
-    """
-    channels = [wanted.channel] if wanted.channel else list(CHANNELS)
+def _per_channel(user: User, wanted: HistoryFilter, after: Cursor | None) -> list[QuerySet[Message]]:
+    """One query per channel, each newest first in the order of the (user, channel, created_at, id) index."""
     parts = []
-    for channel in channels:
+    for channel in [wanted.channel] if wanted.channel else list(CHANNELS):
         rows = _filtered(user, channel, wanted)
         if after is not None:
             rows = rows.filter(Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id))
-        parts.append(rows.order_by().values(*LIST_FIELDS))
-    merged = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
-    return merged.order_by("-created_at", "-id")
+        parts.append(rows.order_by("-created_at", "-id").values(*LIST_FIELDS))
+    return parts
 
 
 def history_page(*, user: User, wanted: HistoryFilter, after: Cursor | None = None, size: int = 50) -> HistoryPage:
-    """One page of `history_rows`, and the cursor of the next one (None on the last page). Two queries: the rows,
-    and the names of their gateways."""
-    rows = list(history_rows(user=user, wanted=wanted, after=after)[: size + 1])
+    """One page of the user's messages matching `wanted`, newest first (created_at, then id), older than `after`,
+    and the cursor of the next page (None on the last). Two queries: the rows, and their gateways' names.
+
+    Each channel gives its first `size + 1` rows from its index and the channels are merged (UNION ALL of the
+    three, then the top `size + 1`): a page costs its rows, never an OFFSET or a COUNT, however many there are.
+    """
+    parts = [part[: size + 1] for part in _per_channel(user, wanted, after)]
+    merged = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True).order_by("-created_at", "-id")
+    rows = list(merged[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    names = dict(
-        Gateway.objects.filter(pk__in={r["gateway_id"] for r in rows if r["gateway_id"]}).values_list(
-            "pk", "identifier"
-        )
-    )
+    ids = {r["gateway_id"] for r in rows if r["gateway_id"]}
+    names = dict(Gateway.objects.filter(pk__in=ids).values_list("pk", "identifier"))
     for row in rows:
         row["gateway"] = names.get(row["gateway_id"], "")
     following = Cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
     return HistoryPage(rows=rows, next=following)
+
+
+# A text a spreadsheet would run as a formula (=, @, tab, CR, or + / - not starting a number) gets a leading quote;
+# phone numbers (+1555…) stay as they are.
+_CELL = (
+    "CASE WHEN {0} ~ '^[=@\\t\\r]' OR ({0} ~ '^[+-]' AND {0} !~ '^[+-]?[0-9][0-9 .]*$') THEN '''' || {0} ELSE {0} END"
+)
+_STAMP = "to_char({0}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USOF')"
+EXPORT_COLUMNS = {
+    "uid": "t.uid", "created_at": _STAMP.format("t.created_at"), "channel": "t.channel",
+    "recipient": _CELL.format("t.recipient"), "subject": _CELL.format("t.subject"), "status": "t.status",
+    "gateway": "(SELECT g.identifier FROM gateways_gateway g WHERE g.id = t.gateway_id)", "source": "t.source",
+    "cost": "t.cost", "sms_type": "t.sms_type", "schedule_at": _STAMP.format("t.schedule_at"),
+    "error": _CELL.format("t.error"),
+}  # fmt: skip
+
+
+def history_export_sql(*, user: User, wanted: HistoryFilter) -> tuple[str, list[Any]]:
+    """A query of every message matching `wanted`, newest first as `history_page` orders them, shaped as the CSV
+    export's columns (times in the session's time zone, formulas neutralised): for `COPY (…) TO STDOUT`, which
+    streams it without a row passing through Python.
+
+    The channels' queries (for_tenant, as the page's) are merged under one ORDER BY around a subquery, so
+    PostgreSQL merges three index scans rather than sorting the whole history."""
+    parts, params = [], []
+    for part in _per_channel(user, wanted, None):
+        sql, part_params = part.order_by().query.sql_with_params()
+        parts.append(f"({sql})")
+        params.extend(part_params)
+    columns = ", ".join(f'{expression} AS "{name}"' for name, expression in EXPORT_COLUMNS.items())
+    union = " UNION ALL ".join(parts)
+    return f"SELECT {columns} FROM ({union}) t ORDER BY t.created_at DESC, t.id DESC", params  # noqa: S608
 
 
 @dataclass

@@ -74,3 +74,21 @@ def test_the_dashboard_costs_the_same_queries_whatever_was_sent(alice, panel, dj
     counts.add([(alice.user.pk, timezone.now() - timedelta(days=d), "sms", "sent") for d in range(30)] * 5)
     with django_assert_num_queries(len(before.captured_queries)):
         panel.get("/", secure=True)
+
+
+def test_a_gateway_wide_failure_that_stops_a_run_is_kept_on_the_gateway(alice):
+    from gateways.services import add_gateway
+    from messaging.delivery import drain_gateway
+    from messaging.items import EmailItem
+    from tests.system.conftest import free_port
+
+    config = {"host": "127.0.0.1", "port": free_port(), "from_email": "noreply@example.com", "timeout": 2}
+    gateway = add_gateway(owner=alice.user, channel="email", provider="smtp", identifier="smtp", config=config)
+    accept_messages(
+        principal=alice.user,
+        channel="email",
+        items=[EmailItem(recipient="c@example.com", subject="s", body="b", gateway="smtp")],
+    )
+    drain_gateway(gateway_id=gateway.pk)
+    gateway.refresh_from_db()
+    assert gateway.last_error and gateway.last_error_at is not None

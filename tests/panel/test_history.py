@@ -190,3 +190,17 @@ def test_the_history_page_costs_the_same_queries_for_5_or_50_rows(alice, gateway
     send_sms(alice.user, *[f"+1555556{n:04d}" for n in range(45)])
     with django_assert_num_queries(len(few.captured_queries)):
         panel.get("/history/", secure=True)
+
+
+def test_the_detail_page_costs_the_same_queries_for_any_number_of_events(
+    alice, gateways, panel, django_assert_num_queries
+):
+    from messaging.models import MessageEvent
+
+    (message,) = send_sms(alice.user, "+15555550101")
+    panel.get(f"/history/{message.uid}/", secure=True)
+    with django_assert_num_queries(4):
+        panel.get(f"/history/{message.uid}/", secure=True)
+    MessageEvent.objects.bulk_create(MessageEvent(message=message, kind="retry") for _ in range(20))
+    with django_assert_num_queries(4):
+        panel.get(f"/history/{message.uid}/", secure=True)
