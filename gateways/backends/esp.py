@@ -6,7 +6,6 @@ AnymailAPIError with the HTTP status otherwise (https://anymail.dev/en/stable/se
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage, get_connection
 
-from gateways.backends import esp_webhooks, sns
+from gateways.backends import esp_webhooks
 from gateways.backends.base import (
     Backend,
     BackendError,
@@ -134,20 +133,13 @@ class EspBackend(Backend):
 
     def verify(self, request: HttpRequest) -> bool:
         """The ESP's anymail view validates (basic auth, signature); SES also needs SNS's own signature."""
-        esp = self.config.get("esp", "")
-        if esp not in esp_webhooks.VIEWS:
-            return False
-        self._view = esp_webhooks.build_view(esp, None if self.site_wide else self.config, request)
-        if self._view is None or not esp_webhooks.validate(self._view, request):
-            return False
-        return esp != "amazon_ses" or sns.verify_message(json.loads(request.body))
+        self._view = esp_webhooks.verified_view(
+            self.config.get("esp", ""), None if self.site_wide else self.config, request
+        )
+        return self._view is not None
 
     def parse_events(self, request: HttpRequest) -> list[WebhookEvent]:
-        esp = self.config["esp"]
-        if esp == "amazon_ses" and request.headers.get("x-amz-sns-message-type") == "SubscriptionConfirmation":
-            sns.confirm_subscription(json.loads(request.body))
-        events = (esp_webhooks.to_provider_event(esp, e) for e in esp_webhooks.tracking_events(self._view, request))
-        return [e for e in events if e is not None]
+        return esp_webhooks.parse(self.config["esp"], self._view, request)
 
     def close(self) -> None:
         super().close()

@@ -31,7 +31,8 @@ from anymail.exceptions import (
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.utils.module_loading import import_string
 
-from gateways.backends.base import ProviderEvent, public_url
+from gateways.backends import sns
+from gateways.backends.base import ProviderEvent, WebhookEvent, public_url
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -101,6 +102,24 @@ def build_view(esp: str, config: dict[str, Any] | None, request: HttpRequest) ->
         return None
     signed = bool(key_name and getattr(view, key_name, None) or getattr(view, "webhook_verification_key", None))
     return view if view.basic_auth or signed or esp in SIGNING_REQUIRED else None
+
+
+def verified_view(esp: str, config: dict[str, Any] | None, request: HttpRequest) -> Any | None:
+    """The ESP's view when it validates `request` (and, for Amazon SES, SNS's signature verifies); else None."""
+    if esp not in VIEWS:
+        return None
+    view = build_view(esp, config, request)
+    if view is None or not validate(view, request):
+        return None
+    return view if esp != "amazon_ses" or sns.verify_message(json.loads(request.body)) else None
+
+
+def parse(esp: str, view: Any, request: HttpRequest) -> list[WebhookEvent]:
+    """The events of a request `verified_view` accepted; an SNS subscription is confirmed on the way."""
+    if esp == "amazon_ses" and request.headers.get("x-amz-sns-message-type") == "SubscriptionConfirmation":
+        sns.confirm_subscription(json.loads(request.body))
+    events = (to_provider_event(esp, e) for e in tracking_events(view, request))
+    return [e for e in events if e is not None]
 
 
 def validate(view: Any, request: HttpRequest) -> bool:
