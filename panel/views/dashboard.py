@@ -72,6 +72,7 @@ def overview(user: User) -> dict[str, Any]:
     )
     return {
         "channels": list(channels.values()),
+        "quiet": not any(sum(values) for view in channels.values() for _, values in view.counts),
         "periods": [name for name, _ in PERIODS],
         "plan": user.plan,
         "plan_expires_at": user.plan_expires_at,

@@ -92,3 +92,8 @@ def test_a_gateway_wide_failure_that_stops_a_run_is_kept_on_the_gateway(alice):
     drain_gateway(gateway_id=gateway.pk)
     gateway.refresh_from_db()
     assert gateway.last_error and gateway.last_error_at is not None
+
+
+def test_a_tenant_with_no_recent_message_is_invited_to_send_one(alice, panel):
+    html = panel.get("/", secure=True).content.decode()
+    assert "No messages in the last 30 days." in html and 'href="/send/"' in html
