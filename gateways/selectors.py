@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from gateways.backends import get_backend_class
 from gateways.models import Gateway
+from xsender.errors import NotFound
 from xsender.rows import Columns
 
 
@@ -16,6 +20,27 @@ def visible_gateways(user: User) -> QuerySet[Gateway]:
     if user.is_superuser:
         return Gateway.objects.filter(owner__isnull=True)
     return Gateway.objects.filter(Q(owner=user) | Q(shared_with=user)).distinct()
+
+
+def own_gateways(user: User) -> QuerySet[Gateway]:
+    """The gateways `user` owns (the panel edits only these)."""
+    return Gateway.objects.filter(owner=user) if user.pk is not None else Gateway.objects.none()
+
+
+def own_gateway(*, user: User, uid: Any) -> Gateway:
+    """The user's own gateway `uid`; NotFound for another's, a shared one, or none."""
+    try:
+        gateway = own_gateways(user).filter(uid=uuid.UUID(str(uid))).first()
+    except ValueError:
+        gateway = None
+    if gateway is None:
+        raise NotFound("Gateway not found.")
+    return gateway
+
+
+def shared_gateways(user: User) -> QuerySet[Gateway]:
+    """The admin gateways shared with `user` (usable, not editable by them)."""
+    return Gateway.objects.filter(owner__isnull=True, shared_with=user).distinct()
 
 
 # What the send path reads of a gateway (its config, encrypted, stays unread: deferred).

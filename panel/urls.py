@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from panel.forms import PanelLoginForm
-from panel.views import dashboard, devices, history, send
+from panel.views import account, credits, dashboard, devices, gateways, history, keys, send
 
 app_name = "panel"
 urlpatterns = [
@@ -40,8 +40,32 @@ urlpatterns = [
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),
     path("gateway/android/devices/<uuid:uid>/revoke/", devices.revoke_device, name="revoke-device"),
     path("gateway/android/devices/<uuid:uid>/profile/", devices.device_profile, name="device-profile"),
-    # ---------------------------------------------------------------- gateways (email, SMS, WhatsApp): panel:gateways
-    # ---------------------------------------------------------------- API keys: panel:api-keys
-    # ---------------------------------------------------------------- credits & plan: panel:credits
-    # ---------------------------------------------------------------- account, password reset: panel:account
+    # ---------------------------------------------------------------- gateways (email, SMS, WhatsApp)
+    path("gateways/", gateways.gateway_list, name="gateways"),
+    path("gateways/add/", gateways.add_gateway, name="add-gateway"),
+    path("gateways/<uuid:uid>/", gateways.gateway_detail, name="gateway"),
+    path("gateways/<uuid:uid>/default/", gateways.set_default_gateway, name="default-gateway"),
+    path("gateways/<uuid:uid>/test/", gateways.test_gateway, name="test-gateway"),
+    path("gateways/<uuid:uid>/remove/", gateways.remove_gateway, name="remove-gateway"),
+    path("gateways/<uuid:uid>/session/", gateways.gateway_session, name="gateway-session"),
+    # ---------------------------------------------------------------- API keys
+    path("api-keys/", keys.api_key_list, name="api-keys"),
+    path("api-keys/new/", keys.create_api_key, name="create-api-key"),
+    path("api-keys/<str:prefix>/rename/", keys.rename_api_key, name="rename-api-key"),
+    path("api-keys/<str:prefix>/revoke/", keys.revoke_api_key, name="revoke-api-key"),
+    # ---------------------------------------------------------------- credits & plan
+    path("credits/", credits.credits_page, name="credits"),
+    path("credits/export.csv", credits.export_ledger, name="credits-export"),
+    # ---------------------------------------------------------------- account, password reset
+    path("account/", account.account_page, name="account"),
+    path("account/profile/", account.update_profile, name="account-profile"),
+    path("account/email/", account.change_email, name="account-email"),
+    path("account/password/", account.change_password, name="account-password"),
+    path("account/sessions/", account.end_other_sessions, name="end-sessions"),
+    path("account/two-factor/", account.enrol_totp, name="enrol-totp"),
+    path("account/two-factor/off/", account.disable_totp, name="disable-totp"),
+    path("password-reset/", account.PasswordResetView.as_view(), name="password-reset"),
+    path("password-reset/sent/", account.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path("reset/<uidb64>/<token>/", account.PasswordResetConfirmView.as_view(), name="password-reset-confirm"),
+    path("reset/done/", account.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
 ]

@@ -1,33 +1,81 @@
 """The tenant panel's views, one module per area; every name a URL uses is re-exported here.
 
-Areas: dashboard, send, history, devices (and keys, gateways, credits, account as they come). A view is thin:
-it reads through selectors (scoped to the signed-in tenant), writes through services, renders a template that
-extends templates/panel/base.html.
+Areas: dashboard, send, history, devices, webhooks, keys, gateways, credits, account (and the password reset). A
+view is thin: it reads through selectors (scoped to the signed-in tenant), writes through services, renders a
+template that extends templates/panel/base.html.
 """
 
+from panel.views.account import (
+    PasswordResetCompleteView,
+    PasswordResetConfirmView,
+    PasswordResetDoneView,
+    PasswordResetView,
+    account_page,
+    change_email,
+    change_password,
+    disable_totp,
+    end_other_sessions,
+    enrol_totp,
+    update_profile,
+)
+from panel.views.credits import credits_page, export_ledger
 from panel.views.dashboard import home
 from panel.views.devices import add_device, device_list, device_profile, revoke_device
+from panel.views.gateways import (
+    add_gateway,
+    gateway_detail,
+    gateway_list,
+    gateway_session,
+    remove_gateway,
+    set_default_gateway,
+    test_gateway,
+)
 from panel.views.history import cancel_message, export_history, history_list, message_detail, retry_message
+from panel.views.keys import api_key_list, create_api_key, rename_api_key, revoke_api_key
 from panel.views.send import bulk_review, bulk_upload, send_email, send_index, send_sms, send_whatsapp, sms_counter
 
 __all__ = [
+    "PasswordResetCompleteView",
+    "PasswordResetConfirmView",
+    "PasswordResetDoneView",
+    "PasswordResetView",
+    "account_page",
     "add_device",
+    "add_gateway",
+    "api_key_list",
     "bulk_review",
     "bulk_upload",
     "cancel_message",
+    "change_email",
+    "change_password",
+    "create_api_key",
+    "credits_page",
     "device_list",
     "device_profile",
+    "disable_totp",
+    "end_other_sessions",
+    "enrol_totp",
     "export_history",
+    "export_ledger",
+    "gateway_detail",
+    "gateway_list",
+    "gateway_session",
     "history_list",
     "home",
     "message_detail",
+    "remove_gateway",
+    "rename_api_key",
     "retry_message",
+    "revoke_api_key",
     "revoke_device",
-    "send_index",
     "send_email",
+    "send_index",
     "send_sms",
     "send_whatsapp",
+    "set_default_gateway",
     "sms_counter",
+    "test_gateway",
+    "update_profile",
 ]
 
 # A view is never named after its module (panel.views.devices must stay the module for panel/urls.py).

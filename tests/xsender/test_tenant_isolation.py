@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.models import ApiKey
 from devices import services as devices
+from gateways.models import Gateway
 from messaging.models import Message
 from tests.conftest import Tenant, https_client
 from tests.messaging.conftest import make_gateway
@@ -54,6 +56,8 @@ def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
         "device": alice_device,
         "sim": devices.add_sim(device=alice_device, slot=0),
         "bob_session": bob_session,
+        "gateway": Gateway.objects.get(owner=alice.user, identifier="email-console"),
+        "key": ApiKey.objects.get(user=alice.user),
     }
 
 
@@ -84,7 +88,25 @@ OBJECTS: dict[str, tuple[Caller, Callable[[dict[str, Any]], dict[str, Any]], tup
     "panel:cancel-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
     "panel:retry-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
 }
+# Panel: alice's gateways and API keys.
+OBJECTS |= {
+    name: (as_bob_in_the_panel, lambda w: {"uid": w["gateway"].uid}, methods)
+    for name, methods in {
+        "panel:gateway": ("get", "post"),
+        "panel:default-gateway": ("post",),
+        "panel:test-gateway": ("post",),
+        "panel:remove-gateway": ("get", "post"),
+        "panel:gateway-session": ("get",),
+    }.items()
+}
+OBJECTS |= {
+    "panel:rename-api-key": (as_bob_in_the_panel, lambda w: {"prefix": w["key"].prefix}, ("get", "post")),
+    "panel:revoke-api-key": (as_bob_in_the_panel, lambda w: {"prefix": w["key"].prefix}, ("post",)),
+}
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
+# A password-reset link names an account by its signed token, not by an id a tenant could swap; a wrong or spent
+# token is refused (tests/panel/test_password_reset.py).
+NOT_OBJECTS |= {"panel:password-reset-confirm"}
 # Provider webhooks: no tenant calls them, each answers 401 unless the gateway's own secret signed the request;
 # tests/tracking/test_rules.py proves one tenant's signed event cannot touch another tenant's message.
 NOT_OBJECTS |= {
@@ -116,4 +138,6 @@ def test_another_tenants_object_is_a_404_and_stays_as_it_was(name, bob, world):
 
 def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
     message, device, sim = (type(o).objects.get(pk=o.pk) for o in (world["message"], world["device"], world["sim"]))
-    return (message.status, device.is_active, device.hashed_session_token, sim.label, sim.active)
+    gateway = Gateway.objects.filter(pk=world["gateway"].pk).values_list("name", "is_default", "status").first()
+    key = ApiKey.objects.filter(pk=world["key"].pk).values_list("name", "revoked_at").first()
+    return (message.status, device.is_active, device.hashed_session_token, sim.label, sim.active, gateway, key)
