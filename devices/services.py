@@ -199,13 +199,14 @@ def record_heartbeat(
 
 # ---------------------------------------------------------------- online / offline (device.online, device.offline)
 
-# One statement, as a plain `last_seen_at` update was: it also says whether the phone had been seen going offline
-# (the locked read makes two overlapping polls agree on which of them brought it back).
-_SEEN = (
-    "WITH old AS (SELECT id, offline_at FROM devices_androiddevice WHERE id = %s FOR UPDATE) "
-    "UPDATE devices_androiddevice AS d SET last_seen_at = %s, offline_at = NULL FROM old, gateways_gateway AS g "
-    "WHERE d.id = old.id AND g.id = d.gateway_id "
-    "RETURNING old.offline_at IS NOT NULL, d.uid, d.user_id, d.name, d.last_seen_at, g.identifier"
+# One statement, as before: it also says whether the phone had been reported offline. Only then (rarely) does a
+# second, conditional one bring it back and publish device.online in one transaction (two overlapping polls:
+# one of them does).
+_SEEN = "UPDATE devices_androiddevice SET last_seen_at = %s WHERE id = %s RETURNING offline_at IS NOT NULL"
+_BACK = (
+    "UPDATE devices_androiddevice AS d SET offline_at = NULL FROM gateways_gateway AS g "
+    "WHERE d.id = %s AND d.offline_at IS NOT NULL AND g.id = d.gateway_id "
+    "RETURNING d.uid, d.user_id, d.name, d.last_seen_at, g.identifier"
 )
 
 
@@ -217,12 +218,17 @@ def _event(device: AndroidDevice, event_type: str, gateway: str) -> PlatformEven
 def mark_seen(*, device_id: int, now: datetime) -> None:
     """Records that the phone was heard from now; publishes device.online if it had been reported offline."""
     with connection.cursor() as cursor:
-        cursor.execute(_SEEN, [device_id, now])
+        cursor.execute(_SEEN, [now, device_id])
         row = cursor.fetchone()
-    if row is not None and row[0]:
-        _, uid, user_id, name, last_seen_at, gateway = row
-        device = AndroidDevice(uid=uid, user_id=user_id, name=name, last_seen_at=last_seen_at)
-        events.publish([_event(device, "device.online", gateway)])
+    if row is None or not row[0]:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_BACK, [device_id])
+        back = cursor.fetchone()
+        if back is not None:
+            uid, user_id, name, last_seen_at, gateway = back
+            device = AndroidDevice(uid=uid, user_id=user_id, name=name, last_seen_at=last_seen_at)
+            events.publish([_event(device, "device.online", gateway)])
 
 
 def publish_offline_devices(*, limit: int = 1000) -> int:

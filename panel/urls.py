@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from panel.forms import PanelLoginForm
-from panel.views import account, credits, dashboard, devices, gateways, history, keys, send
+from panel.views import account, credits, dashboard, devices, gateways, history, keys, send, webhooks
 
 app_name = "panel"
 urlpatterns = [
@@ -40,6 +40,16 @@ urlpatterns = [
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),
     path("gateway/android/devices/<uuid:uid>/revoke/", devices.revoke_device, name="revoke-device"),
     path("gateway/android/devices/<uuid:uid>/profile/", devices.device_profile, name="device-profile"),
+    # ---------------------------------------------------------------- webhooks
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/add/", webhooks.add_webhook, name="add-webhook"),
+    path("webhooks/credit-alerts/", webhooks.credit_alerts, name="credit-alerts"),
+    path("webhooks/<uuid:uid>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<uuid:uid>/edit/", webhooks.edit_webhook, name="edit-webhook"),
+    path("webhooks/<uuid:uid>/remove/", webhooks.delete_webhook, name="delete-webhook"),
+    path("webhooks/<uuid:uid>/rotate/", webhooks.rotate_webhook_secret, name="rotate-webhook-secret"),
+    path("webhooks/<uuid:uid>/test/", webhooks.test_webhook, name="test-webhook"),
+    path("webhooks/<uuid:uid>/deliveries/<int:pk>/resend/", webhooks.resend_webhook, name="resend-webhook"),
     # ---------------------------------------------------------------- gateways (email, SMS, WhatsApp)
     path("gateways/", gateways.gateway_list, name="gateways"),
     path("gateways/add/", gateways.add_gateway, name="add-gateway"),

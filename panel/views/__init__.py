@@ -33,6 +33,17 @@ from panel.views.gateways import (
 from panel.views.history import cancel_message, export_history, history_list, message_detail, retry_message
 from panel.views.keys import api_key_list, create_api_key, rename_api_key, revoke_api_key
 from panel.views.send import bulk_review, bulk_upload, send_email, send_index, send_sms, send_whatsapp, sms_counter
+from panel.views.webhooks import (
+    add_webhook,
+    credit_alerts,
+    delete_webhook,
+    edit_webhook,
+    resend_webhook,
+    rotate_webhook_secret,
+    test_webhook,
+    webhook_detail,
+    webhook_list,
+)
 
 __all__ = [
     "PasswordResetCompleteView",
@@ -42,6 +53,7 @@ __all__ = [
     "account_page",
     "add_device",
     "add_gateway",
+    "add_webhook",
     "api_key_list",
     "bulk_review",
     "bulk_upload",
@@ -49,10 +61,13 @@ __all__ = [
     "change_email",
     "change_password",
     "create_api_key",
+    "credit_alerts",
     "credits_page",
+    "delete_webhook",
     "device_list",
     "device_profile",
     "disable_totp",
+    "edit_webhook",
     "end_other_sessions",
     "enrol_totp",
     "export_history",
@@ -65,9 +80,11 @@ __all__ = [
     "message_detail",
     "remove_gateway",
     "rename_api_key",
+    "resend_webhook",
     "retry_message",
     "revoke_api_key",
     "revoke_device",
+    "rotate_webhook_secret",
     "send_email",
     "send_index",
     "send_sms",
@@ -75,7 +92,10 @@ __all__ = [
     "set_default_gateway",
     "sms_counter",
     "test_gateway",
+    "test_webhook",
     "update_profile",
+    "webhook_detail",
+    "webhook_list",
 ]
 
 # A view is never named after its module (panel.views.devices must stay the module for panel/urls.py).

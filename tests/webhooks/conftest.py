@@ -87,7 +87,9 @@ def sent_message(owner: Tenant, *, by_admin: bool = False) -> Message:
     """A message of `owner`'s moved to Sent through the transitions, as delivery moves it."""
     gateway = make_gateway(owner.user if not by_admin else None, "email", f"esp-{owner.user.pk}", is_default=True)
     response = owner.client().post(
-        "/api/email/send", {"contact": [{"email": "to@example.com", "subject": "Hi", "message": "Hello"}]}, format="json"
+        "/api/email/send",
+        {"contact": [{"email": "to@example.com", "subject": "Hi", "message": "Hello"}]},
+        format="json",
     )
     message = Message.objects.get(uid=response.json()["data"][0]["uid"])
     assert message.gateway_id == gateway.pk

@@ -102,3 +102,9 @@ def test_a_phone_that_polls_in_time_raises_nothing(alerts, phone):
     devices.claim_pending(device=phone)
     devices.publish_offline_devices()
     assert types() == []
+
+
+def test_a_revoked_phone_raises_device_offline(alerts, phone):
+    devices.logout_device(device=phone)
+    devices.publish_offline_devices()
+    assert types() == ["device.offline"]

@@ -20,6 +20,7 @@ from gateways.models import Gateway
 from messaging.models import Message
 from tests.conftest import Tenant, https_client
 from tests.messaging.conftest import make_gateway
+from webhooks.models import Delivery, Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +59,17 @@ def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
         "bob_session": bob_session,
         "gateway": Gateway.objects.get(owner=alice.user, identifier="email-console"),
         "key": ApiKey.objects.get(user=alice.user),
+        **_alice_webhook(alice),
     }
+
+
+def _alice_webhook(alice: Tenant) -> dict[str, Any]:
+    endpoint = Endpoint.objects.create(
+        user=alice.user, url="https://hooks.example.com/xsender", event_types=["message.sent"],
+        secrets=[{"secret": "whsec_" + "A" * 44, "expires_at": None}],
+    )  # fmt: skip
+    delivery = Delivery.objects.create(endpoint=endpoint, event_id="msg_1", type="message.sent", payload={})
+    return {"endpoint": endpoint, "delivery": delivery}
 
 
 def as_bob_api(bob: Tenant, world: dict[str, Any]) -> Any:
@@ -87,6 +98,16 @@ OBJECTS: dict[str, tuple[Caller, Callable[[dict[str, Any]], dict[str, Any]], tup
     "panel:message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("get",)),
     "panel:cancel-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
     "panel:retry-message": (as_bob_in_the_panel, lambda w: {"uid": w["message"].uid}, ("post",)),
+    "panel:webhook": (as_bob_in_the_panel, lambda w: {"uid": w["endpoint"].uid}, ("get",)),
+    "panel:edit-webhook": (as_bob_in_the_panel, lambda w: {"uid": w["endpoint"].uid}, ("get", "post")),
+    "panel:delete-webhook": (as_bob_in_the_panel, lambda w: {"uid": w["endpoint"].uid}, ("post",)),
+    "panel:rotate-webhook-secret": (as_bob_in_the_panel, lambda w: {"uid": w["endpoint"].uid}, ("post",)),
+    "panel:test-webhook": (as_bob_in_the_panel, lambda w: {"uid": w["endpoint"].uid}, ("post",)),
+    "panel:resend-webhook": (
+        as_bob_in_the_panel,
+        lambda w: {"uid": w["endpoint"].uid, "pk": w["delivery"].pk},
+        ("post",),
+    ),
 }
 # Panel: alice's gateways and API keys.
 OBJECTS |= {
@@ -138,6 +159,17 @@ def test_another_tenants_object_is_a_404_and_stays_as_it_was(name, bob, world):
 
 def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
     message, device, sim = (type(o).objects.get(pk=o.pk) for o in (world["message"], world["device"], world["sim"]))
+    endpoint = Endpoint.objects.get(pk=world["endpoint"].pk)
+    webhook = (endpoint.url, endpoint.enabled, endpoint.secrets, Delivery.objects.count())
     gateway = Gateway.objects.filter(pk=world["gateway"].pk).values_list("name", "is_default", "status").first()
     key = ApiKey.objects.filter(pk=world["key"].pk).values_list("name", "revoked_at").first()
-    return (message.status, device.is_active, device.hashed_session_token, sim.label, sim.active, gateway, key)
+    return (
+        message.status,
+        device.is_active,
+        device.hashed_session_token,
+        sim.label,
+        sim.active,
+        *webhook,
+        gateway,
+        key,
+    )
