@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 
-WIDTH, HEIGHT = 640, 200
+WIDTH, HEIGHT = 420, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 10, 26
 
 
