@@ -3,6 +3,7 @@ daily counts that match them (as the send path and transitions would have kept t
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -48,13 +49,10 @@ def _gateways(users: list[Any]) -> dict[str, list[int]]:
     return found
 
 
-def _columns() -> tuple[list[str], list[Any]]:
-    """Every column of messaging_message: an expression over the generated row `s` (i, ch, st, ts, usr, gw), or a
-    parameter holding the field's default."""
-    from messaging.models import Message
-
+def _expressions() -> dict[str, str]:
+    """SQL of the columns the bench varies, over the generated row `s` (i, ch, st, ts, usr, gw)."""
     status = "CASE " + " ".join(f"WHEN s.st = '{st}' THEN TRUE" for st in SENT) + " ELSE FALSE END"
-    expressions = {
+    return {
         "uid": "gen_random_uuid()", "user_id": "s.usr", "channel": "s.ch", "gateway_id": "s.gw", "status": "s.st",
         "recipient": "CASE WHEN s.ch = 'email' THEN 'person' || (s.i %% 50000) || '@example.com' "
                      "ELSE '+1555' || lpad((s.i %% 10000000)::text, 7, '0') END",
@@ -78,6 +76,13 @@ def _columns() -> tuple[list[str], list[Any]]:
         "attempts": "CASE WHEN s.st IN ('Scheduled', 'Pending', 'Cancelled') THEN 0 ELSE 1 END",
         "cost": "1", "priority": "5", "source": "CASE WHEN s.i %% 10 = 0 THEN 'panel' ELSE 'api' END",
     }  # fmt: skip
+
+
+def _columns() -> tuple[list[str], list[Any]]:
+    """Every column of messaging_message: the bench's expression, or a parameter holding the field's default."""
+    from messaging.models import Message
+
+    expressions = _expressions()
     columns, values, params = [], [], []
     for field in Message._meta.concrete_fields:
         if field.column == "id":
@@ -90,7 +95,7 @@ def _columns() -> tuple[list[str], list[Any]]:
         else:
             default = field.get_default()
             values.append("%s::jsonb" if field.get_internal_type() == "JSONField" else "%s")
-            params.append(__import__("json").dumps(default) if field.get_internal_type() == "JSONField" else default)
+            params.append(json.dumps(default) if field.get_internal_type() == "JSONField" else default)
     return [", ".join(columns), ", ".join(values)], params
 
 

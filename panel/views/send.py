@@ -6,6 +6,7 @@ charges and routing as the API. A refusal is shown on the field it names, and th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -131,7 +132,12 @@ def _checked(review: ReviewForm, upload: bulk.Upload) -> tuple[list[Any], list[b
 
 
 def _review_page(
-    request: HttpRequest, review: ReviewForm, upload: bulk.Upload, *, check: bool, refused: list[bulk.RowError] = ()
+    request: HttpRequest,
+    review: ReviewForm,
+    upload: bulk.Upload,
+    *,
+    check: bool,
+    refused: Sequence[bulk.RowError] = (),
 ) -> HttpResponse:
     items, errors = _checked(review, upload) if check and review.is_valid() else ([], [])
     errors = [*refused, *errors]
