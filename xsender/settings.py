@@ -74,6 +74,9 @@ XSENDER_PAIRING_TOKEN_TTL_MINUTES = env.int("XSENDER_PAIRING_TOKEN_TTL_MINUTES",
 XSENDER_WEBHOOK_IP_RATE_LIMIT = env.int("XSENDER_WEBHOOK_IP_RATE_LIMIT", default=60000)
 XSENDER_WEBHOOK_MAX_BODY_BYTES = env.int("XSENDER_WEBHOOK_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 XSENDER_WEBHOOK_EVENT_RETENTION_DAYS = env.int("XSENDER_WEBHOOK_EVENT_RETENTION_DAYS", default=7)
+# How long a provider's status event naming a message we do not know yet (the provider called back before the
+# worker wrote the message's provider id) is kept and tried again before it is counted as unmatched and dropped.
+XSENDER_INBOUND_MATCH_SECONDS = env.int("XSENDER_INBOUND_MATCH_SECONDS", default=600)
 # Hosts besides sns.<region>.amazonaws.com that may serve SNS signing certificates: for tests on loopback only.
 XSENDER_SNS_TEST_CERT_HOSTS = env.list("XSENDER_SNS_TEST_CERT_HOSTS", default=[])
 # Site-wide ESP webhook secrets (the admin's gateways), read by django-anymail: WEBHOOK_SECRET ("user:password",
@@ -81,13 +84,15 @@ XSENDER_SNS_TEST_CERT_HOSTS = env.list("XSENDER_SNS_TEST_CERT_HOSTS", default=[]
 ANYMAIL = env.json("XSENDER_ANYMAIL", default={})
 # Outbound webhooks (docs/webhooks.md): hosts let through the address rules (e.g. a receiver on this machine or
 # the private network), the time one POST may take, the retry schedule after each failed attempt (seconds), and
-# how long a drain holds the deliveries it claimed (a killed worker's claims are retried after it).
+# how long a drain holds the deliveries it claimed (a killed worker's claims are retried after it), and how many
+# days finished deliveries and their attempt log are kept.
 XSENDER_WEBHOOK_ALLOWED_HOSTS = env.list("XSENDER_WEBHOOK_ALLOWED_HOSTS", default=[])
 XSENDER_WEBHOOK_TIMEOUT = env.float("XSENDER_WEBHOOK_TIMEOUT", default=10.0)
 XSENDER_WEBHOOK_RETRY_SCHEDULE = env.list(
     "XSENDER_WEBHOOK_RETRY_SCHEDULE", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000]
 )
 XSENDER_WEBHOOK_LEASE_SECONDS = env.int("XSENDER_WEBHOOK_LEASE_SECONDS", default=60)
+XSENDER_WEBHOOK_RETENTION_DAYS = env.int("XSENDER_WEBHOOK_RETENTION_DAYS", default=30)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

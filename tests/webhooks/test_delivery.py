@@ -158,3 +158,32 @@ def test_a_disabled_endpoint_is_not_posted_to(alice, endpoint_for, receiver):
     Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
     drain(endpoint)
     assert receiver.requests == []
+
+
+def test_an_event_whose_wake_up_was_lost_is_delivered_after_the_schedulers_pass(
+    alice, endpoint_for, receiver, django_capture_on_commit_callbacks
+):
+    import django_rq
+    from rq import SimpleWorker
+
+    from webhooks.sweeps import run_sweeps
+
+    endpoint_for(alice.user)
+    sent_message(alice)  # its wake-up (after commit) never ran: as if Redis had lost it
+    with django_capture_on_commit_callbacks(execute=True):  # the job is queued once the pass commits
+        assert run_sweeps()["webhooks_woken"] == 1
+    queue = django_rq.get_queue("webhooks")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert [event["type"] for event in receiver.events()] == ["message.sent"]
+
+
+def test_finished_deliveries_past_the_retention_are_deleted_with_their_log(alice, endpoint_for, receiver):
+    from webhooks.sweeps import purge_old_deliveries
+
+    endpoint, _ = endpoint_for(alice.user)
+    sent_message(alice)
+    drain(endpoint)
+    services.send_test_event(endpoint=endpoint)  # pending: kept whatever its age
+    Delivery.objects.update(created_at=timezone.now() - timedelta(days=31))
+    assert purge_old_deliveries() == 1
+    assert (Delivery.objects.count(), Attempt.objects.count()) == (1, 0)
