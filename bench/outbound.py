@@ -206,6 +206,24 @@ def verified(samples: list[dict[str, Any]], secret: str) -> int:
     return good
 
 
+def summary(
+    count: int, before: float, after: float, run: dict[str, float], received: dict[str, Any], secret: str
+) -> dict[str, Any]:
+    bare = (before + after) / 2
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "events": count,
+        "workers": WORKERS,
+        "bare_requests_session_per_s": {"before": round(before), "after": round(after), "mean": round(bare)},
+        "xsender_per_s": round(run["events_per_s"]),
+        "xsender_seconds": round(run["seconds"], 2),
+        "ratio": round(run["events_per_s"] / bare, 3),
+        "retried": run["retried"],
+        "received": received["count"],
+        "signatures_verified": f"{verified(received['samples'], secret)}/{len(received['samples'])}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="2,000 events instead of 10,000.")
@@ -237,19 +255,7 @@ def main() -> None:
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
-    bare = (before + after) / 2
-    results = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "events": count,
-        "workers": WORKERS,
-        "bare_requests_session_per_s": {"before": round(before), "after": round(after), "mean": round(bare)},
-        "xsender_per_s": round(run["events_per_s"]),
-        "xsender_seconds": round(run["seconds"], 2),
-        "ratio": round(run["events_per_s"] / bare, 3),
-        "retried": run["retried"],
-        "received": received["count"],
-        "signatures_verified": f"{verified(received['samples'], secret)}/{len(received['samples'])}",
-    }
+    results = summary(count, before, after, run, received, secret)
     out = ROOT / "bench" / "results" / "outbound.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
