@@ -70,6 +70,7 @@ class GatewayForm(forms.Form):
 
     def __init__(self, data: Any = None, *, provider: str, gateway: Gateway | None = None) -> None:
         self.backend = get_backend_class(provider)
+        self.provider = provider
         self.gateway = gateway
         super().__init__(data, initial=self._initial(gateway))
         if gateway is not None:

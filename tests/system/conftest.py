@@ -129,9 +129,10 @@ class Web:
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
 
-def start_web(processes: Processes, **env: str) -> Web:
-    """gunicorn with two workers on a free port (extra environment for it in `env`), once /healthz answers."""
-    port = free_port()
+def start_web(processes: Processes, port: int | None = None, **env: str) -> Web:
+    """gunicorn with two workers on `port` (default: a free one; extra environment for it in `env`), once /healthz
+    answers."""
+    port = port or free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     processes.start(
         "gunicorn", gunicorn, "xsender.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "2", **env
