@@ -250,7 +250,8 @@ SPECTACULAR_SETTINGS = {
 # django-environ's form — smtp://user:pass@host:port, smtp+tls://… (STARTTLS), smtp+ssl://… (implicit TLS); unset,
 # the console backend (each mail printed to the log). Credentials in the URL are percent-encoded.
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-globals().update({k: v for k, v in env.email_url("EMAIL_URL", default="consolemail://").items() if v not in (None, "")})
+_EMAIL_URL = env.str("EMAIL_URL", default="") or "consolemail://"  # set but empty (.env.example) = unset
+globals().update({k: v for k, v in env.email_url_config(_EMAIL_URL).items() if v not in (None, "")})
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a stalled mail server must not hold a web worker
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="XSender <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
