@@ -149,6 +149,60 @@ def update_results(messages: Sequence[Message], tokens: Sequence[Any]) -> set[in
         return {row[0] for row in cursor.fetchall()}
 
 
+REPORT_COLUMNS: dict[str, str] = {
+    "status": "text", "error": "text", "lease_expires_at": "timestamptz", "updated_at": "timestamptz",
+    "processing_at": "timestamptz", "sent_at": "timestamptz", "delivered_at": "timestamptz",
+    "opened_at": "timestamptz", "clicked_at": "timestamptz", "failed_at": "timestamptz",
+}  # fmt: skip
+_LOCK = f"SELECT {', '.join(FIELDS)} FROM messaging_message WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"  # noqa: S608
+
+
+def lock_messages(ids: Sequence[int]) -> dict[int, Message]:
+    """Inside a transaction: locks the messages `ids` in id order (so two lockers never deadlock) and returns
+    them by id, read whole (one prepared statement; no ORM instances built field by field)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK, [sorted(set(ids))])
+        return {m.pk: m for m in _from_rows(cursor.fetchall())}
+
+
+def update_reported(messages: Sequence[Message]) -> None:
+    """Writes the fields a report moves (`REPORT_COLUMNS`) of `messages`, locked by the caller: one statement,
+    one array parameter per column, whatever the number of messages."""
+    if not messages:
+        return
+    columns = list(REPORT_COLUMNS)
+    arrays: list[list[Any]] = [[m.pk for m in messages]]
+    arrays += [[getattr(m, column) for m in messages] for column in columns]
+    unnested = ", ".join(f"unnest(%s::{REPORT_COLUMNS[c]}[]) AS {c}" for c in columns)
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    sql = (
+        f"UPDATE messaging_message AS m SET {assignments} "  # noqa: S608 — constant column names only
+        f"FROM (SELECT unnest(%s::bigint[]) AS id, {unnested}) AS v WHERE m.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+
+
+_EVENTS = (
+    "INSERT INTO messaging_messageevent (message_id, kind, at, payload) "
+    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::jsonb[])"
+)
+
+
+def insert_events(events: Sequence[Any]) -> None:
+    """Inserts MessageEvent rows (unsaved instances) in one statement, in their order."""
+    if not events:
+        return
+    columns: list[list[Any]] = [[], [], [], []]
+    for event in events:
+        columns[0].append(event.message_id)
+        columns[1].append(event.kind)
+        columns[2].append(event.at)
+        columns[3].append(json.dumps(event.payload))
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENTS, columns)
+
+
 def claim_next_rows(*, gateway_id: int, limit: int, changes: dict[str, Any]) -> list[Message]:
     """Claims the gateway's next `limit` due Pending messages, highest priority then oldest first, skipping rows
     another run is claiming; returns them. One statement, on the pending-claims index."""

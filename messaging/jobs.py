@@ -68,22 +68,28 @@ def _wake_script(client: Any) -> Any:
     return client.register_script(_WAKE)
 
 
+def raise_flags(keys: list[list[str]]) -> list[bool]:
+    """For each [flag, nudge list] of a drain: sets the flag when it was not set (True: the caller queues the
+    drain) or nudges the drain that holds it (False). One round trip. The tracking app's drains use it too."""
+    redis = get_redis()
+    script, ttl = _wake_script(redis), [settings.XSENDER_WAKE_TTL]
+    if len(keys) == 1:  # the common case: EVALSHA alone (a pipeline would first ask whether the script exists)
+        return [bool(script(keys=keys[0], args=ttl))]
+    pipe = redis.pipeline(transaction=False)
+    for target_keys in keys:
+        script(keys=target_keys, args=ttl, client=pipe)
+    return [bool(answer) for answer in pipe.execute()]
+
+
 def wake(targets: Iterable[tuple[int, str]]) -> int:
     """Queues a drain for each (gateway, queue) that has none queued or running, and nudges those that do;
     returns how many it queued. One round trip."""
     targets = sorted(set(targets))
     if not targets:
         return 0
-    redis = get_redis()
-    script, ttl = _wake_script(redis), [settings.XSENDER_WAKE_TTL]
-    keys = [[_flag(gateway_id, queue_name), _nudges(gateway_id, queue_name)] for gateway_id, queue_name in targets]
-    if len(targets) == 1:  # the common case: EVALSHA alone (a pipeline would first ask whether the script exists)
-        answers = [script(keys=keys[0], args=ttl)]
-    else:
-        pipe = redis.pipeline(transaction=False)
-        for target_keys in keys:
-            script(keys=target_keys, args=ttl, client=pipe)
-        answers = pipe.execute()
+    answers = raise_flags(
+        [[_flag(gateway_id, queue_name), _nudges(gateway_id, queue_name)] for gateway_id, queue_name in targets]
+    )
     queued = 0
     for (gateway_id, queue_name), fresh in zip(targets, answers, strict=True):
         if fresh:

@@ -28,7 +28,15 @@ from accounts import services as accounts
 from gateways.backends.base import SendResult
 from gateways.models import Gateway
 from messaging import counts
-from messaging.bulk import claim_next_rows, hand_to_device, update_results
+from messaging.bulk import (
+    REPORT_COLUMNS,
+    claim_next_rows,
+    hand_to_device,
+    insert_events,
+    lock_messages,
+    update_reported,
+    update_results,
+)
 from messaging.models import Message, MessageEvent, Status
 
 S = Status
@@ -348,18 +356,19 @@ def apply_reports(*, reports: list[Report], keep_refused: bool = False) -> list[
     if not reports:
         return []
     now = timezone.now()
-    fields = ["status", "lease_expires_at", "updated_at", "error", *sorted(set(TIMESTAMP_FIELD.values()))]
+    fields = list(REPORT_COLUMNS)  # status, error, the lease and every timestamp a report may set
     with transaction.atomic():
-        ids = {r.message.pk for r in reports}
-        rows = {m.pk: m for m in Message.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        # Raw, prepared statements (bulk.py): the ORM's bulk_update CASE per field and row, and its instances
+        # built field by field, cost most of a provider batch of hundreds.
+        rows = lock_messages([r.message.pk for r in reports])
         before = {pk: m.status for pk, m in rows.items()}
         applied = [_apply(rows[r.message.pk], r, now) for r in reports]
         moved = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed]
         kept = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed or keep_refused]
         if kept:
-            MessageEvent.objects.bulk_create([_kept(rows, r, a, now) for r, a in kept])
+            insert_events([_kept(rows, r, a, now) for r, a in kept])
         if moved:
-            Message.objects.bulk_update(list({r.message.pk: rows[r.message.pk] for r, _ in moved}.values()), fields)
+            update_reported(list({r.message.pk: rows[r.message.pk] for r, _ in moved}.values()))
             _refund(rows[pk] for pk in {r.message.pk for r, _ in moved} if refunds(before[pk], rows[pk].status))
             _moved([Moved(rows[r.message.pk], r.status, r.at or now, r.payload or {}) for r, _ in moved])
     for report in reports:

@@ -1,18 +1,20 @@
 """Applies what a verified provider webhook reported: message statuses, customers' messages, session states.
 
-One call per request, one transaction, a constant number of queries whatever the number of events:
-the events not seen before (one INSERT … ON CONFLICT DO NOTHING RETURNING over their ids), their messages
-(one query, only among the gateways the request authenticated for), the moves through
-messaging.transitions.apply_reports (a refused move — `bounced` after `delivered` — is kept as an event row),
-then the suppressions the events call for. A repeated event changes nothing; an event naming a message we do
-not know is counted (and answered 200, so that the provider stops retrying it).
+The answer never waits for the statuses to be applied: the receiver stores them in one statement (the event ids
+not seen before become rows of the inbound queue, tracking.queue) and wakes its gateway's drain (tracking.jobs),
+which applies them in batches of hundreds in a constant number of statements per batch: the messages their
+provider ids name among the gateways that verified them (one query on the msg_provider_id index), the moves
+through messaging.transitions.apply_reports (a refused move — `bounced` after `delivered` — is kept as an event
+row), the suppressions the events call for (one statement). An event whose message is not known yet (the
+provider called back before our worker wrote its id) waits and is tried again for XSENDER_INBOUND_MATCH_SECONDS,
+then is counted as unmatched and dropped. Customers' messages and session states, rare, are applied at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,26 +28,29 @@ from gateways.models import Gateway
 from messaging import services as messaging
 from messaging import transitions
 from messaging.models import Message, Suppression
-from tracking.models import InboundMessage, SeenEvent
+from tracking import queue
+from tracking.models import InboundMessage, SeenEvent, UnmatchedCount
+from tracking.wake import wake_after_commit
 from xsender import events as platform
-from xsender.redis import get_redis
 
 logger = logging.getLogger(__name__)
 
 REASONS = {"bounce": Suppression.Reason.BOUNCE, "complaint": Suppression.Reason.COMPLAINT,
            "opt_out": Suppression.Reason.OPT_OUT}  # fmt: skip
 WORKING = "WORKING"
-UNMATCHED_KEY = "xsender:tracking:unmatched"
-PURGE_CHANCE = 0.002  # about one request in 500 deletes a bounded slice of expired event ids
 PURGE_BATCH = 5000
+BATCH = 500  # events a drain applies per transaction
+RETRY_CAP_SECONDS = 60  # an event waiting for its message is looked for again after 1, 2, 4 … at most 60 s
 
 
 @dataclass
 class Outcome:
-    applied: int = 0  # events that moved a message
-    kept: int = 0  # events kept as history without moving the message (late, or moving nothing)
+    """The answer to the provider: how many of its events were taken, and what is known of them yet."""
+
+    received: int = 0  # status events in the request
+    queued: int = 0  # taken to be applied (the rest were duplicates)
     duplicates: int = 0
-    unmatched: int = 0  # events naming a message none of the gateways sent
+    unmatched: int = 0  # queued, naming no message of the verified gateways yet: kept and tried again for a while
     inbound: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -72,65 +77,114 @@ def _first_seen(scope: str, events: list[WebhookEvent]) -> list[WebhookEvent]:
 
 
 def receive_events(*, scope: str, home: Gateway | None, gateways: list[Gateway], events: list[WebhookEvent]) -> Outcome:
-    """Applies `events` of a request verified for `gateways` (`home`: the gateway whose URL was called, or None
-    at a site-wide URL). `scope` names where event ids are unique (a gateway, or a provider site-wide)."""
-    outcome = Outcome()
-    with transaction.atomic():
-        fresh = _first_seen(scope, events)
-        outcome.duplicates = len(events) - len(fresh)
-        statuses = [e for e in fresh if isinstance(e, ProviderEvent)]
-        if statuses:
-            _apply_statuses(gateways, statuses, outcome)
-        inbound = [e for e in fresh if isinstance(e, InboundEvent)]
-        if inbound and home is not None:
-            outcome.inbound = len(record_inbound(gateway=home, events=inbound))
-        for event in (e for e in fresh if isinstance(e, ConnectionEvent)):
-            if home is not None:
-                record_connection(gateway=home, event=event)
-    if outcome.unmatched:
-        _count_unmatched(scope, outcome.unmatched)
-    if random.random() < PURGE_CHANCE:  # noqa: S311 — not security: spreads the purge over requests
-        purge_seen_events()
+    """Takes `events` of a request verified for `gateways` (`home`: the gateway whose URL was called, or None at a
+    site-wide URL). `scope` names where event ids are unique (a gateway, or a provider site-wide). Status events
+    are queued for their gateway's drain; customers' messages and session states are applied at once."""
+    statuses = [e for e in events if isinstance(e, ProviderEvent)]
+    others = [e for e in events if not isinstance(e, ProviderEvent)]
+    outcome = Outcome(received=len(statuses))
+    if statuses:
+        _queue_statuses(scope, gateways, statuses, outcome)
+    if others:
+        with transaction.atomic():
+            fresh = _first_seen(scope, others)
+            outcome.duplicates += len(others) - len(fresh)
+            inbound = [e for e in fresh if isinstance(e, InboundEvent)]
+            if inbound and home is not None:
+                outcome.inbound = len(record_inbound(gateway=home, events=inbound))
+            for event in (e for e in fresh if isinstance(e, ConnectionEvent)):
+                if home is not None:
+                    record_connection(gateway=home, event=event)
     return outcome
 
 
-def _report(message: Message, event: ProviderEvent) -> transitions.Report:
-    payload = {"event_id": event.event_id, "detail": event.detail}
-    if event.error:
-        payload["error"] = event.error
+def _queue_statuses(scope: str, gateways: list[Gateway], events: list[ProviderEvent], outcome: Outcome) -> None:
+    """One statement: the events not seen before join the queue of the first verified gateway; its drain is woken
+    (or nudged) once they are committed."""
+    keyed = {event_key(scope, e.event_id): e for e in events}
+    ids = sorted(g.pk for g in gateways if g.pk)
+    if not ids:  # a site-wide secret with no admin gateway behind it: nothing could ever match
+        outcome.duplicates = len(events) - len(keyed)
+        outcome.unmatched = len(keyed)
+        queue.count_unmatched(Counter({(scope, timezone.localdate()): len(keyed)}))
+        return
+    home = ids[0] if len(gateways) > 1 else gateways[0].pk
+    known = queue.enqueue(gateway_id=home, gateway_ids=ids, scope=scope, keyed=keyed, now=timezone.now())
+    outcome.queued, outcome.duplicates = len(known), len(events) - len(known)
+    outcome.unmatched = known.count(False)
+    if known:
+        wake_after_commit([home])
+
+
+# ---------------------------------------------------------------- the drain's batch
+
+
+@dataclass
+class Batch:
+    claimed: int = 0
+    applied: int = 0  # events that moved a message
+    kept: int = 0  # events kept as history without moving the message
+    waiting: int = 0  # events whose message is not known yet, put back
+    dropped: int = 0  # of those, past XSENDER_INBOUND_MATCH_SECONDS: counted as unmatched and dropped
+
+
+def _report(row: queue.Claimed, message: object) -> transitions.Report:
+    payload = {"event_id": row.event_id, "detail": row.detail}
+    if row.error:
+        payload["error"] = row.error
     return transitions.Report(
-        message=message, status=event.status or "", at=event.occurred_at, error=event.error, payload=payload,
-        kind=event.kind or (event.status or "").lower(),
+        message=message, status=row.status, at=row.occurred_at, error=row.error, payload=payload,  # type: ignore[arg-type]
+        kind=row.kind or row.status.lower(),
     )  # fmt: skip
 
 
-def _apply_statuses(gateways: list[Gateway], events: list[ProviderEvent], outcome: Outcome) -> None:
-    found = transitions.find_by_provider_ids(
-        gateway_ids=[g.pk for g in gateways if g.pk], provider_message_ids=[e.provider_message_id for e in events]
+def apply_queued(*, gateway_id: int, limit: int = BATCH) -> Batch:
+    """Applies up to `limit` due events of the gateway's queue in one transaction: a constant number of statements
+    whatever the batch's size."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = queue.claim(gateway_id=gateway_id, now=now, limit=limit)
+        matched = [r for r in rows if r.message_id is not None]
+        batch = Batch(claimed=len(rows))
+        if matched:
+            _apply_matched(matched, batch)
+        waiting = [r for r in rows if r.message_id is None]
+        cutoff = now - timedelta(seconds=settings.XSENDER_INBOUND_MATCH_SECONDS)
+        expired = [r for r in waiting if r.received_at <= cutoff]
+        later = [(r.id, now + _retry_after(r.attempts)) for r in waiting if r.received_at > cutoff]
+        if rows:
+            queue.finish(done=[r.id for r in matched + expired], later=later)
+        queue.count_unmatched(Counter((r.scope, timezone.localdate(now)) for r in expired))
+    batch.waiting, batch.dropped = len(later), len(expired)
+    return batch
+
+
+def _retry_after(attempts: int) -> timedelta:
+    return timedelta(seconds=min(RETRY_CAP_SECONDS, 2**attempts))
+
+
+def _apply_matched(rows: list[queue.Claimed], batch: Batch) -> None:
+    stubs = {r.message_id: Message(id=r.message_id) for r in rows}  # apply_reports locks and reads them whole
+    applied = transitions.apply_reports(reports=[_report(r, stubs[r.message_id]) for r in rows], keep_refused=True)
+    batch.applied = sum(1 for a in applied if a.changed)
+    batch.kept = len(applied) - batch.applied
+    messaging.add_suppressions(
+        entries=[
+            (None if r.by_admin else r.user_id, r.channel, r.recipient, REASONS[r.suppress])  # the admin's: global
+            for r in rows
+            if r.suppress in REASONS
+        ]
     )
-    matched = [(found[e.provider_message_id], e) for e in events if e.provider_message_id in found]
-    outcome.unmatched = len(events) - len(matched)
-    if not matched:
-        return
-    applied = transitions.apply_reports(reports=[_report(m, e) for m, e in matched], keep_refused=True)
-    outcome.applied = sum(1 for a in applied if a.changed)
-    outcome.kept = len(applied) - outcome.applied
-    for message, event in matched:
-        if event.suppress in REASONS:
-            user = None if message.by_admin else message.user  # the admin's sends check global entries only
-            messaging.add_suppression(
-                user=user, channel=message.channel, address=message.recipient, reason=REASONS[event.suppress]
-            )
-    unsubscribed = [(m, e) for m, e in matched if e.kind == "unsubscribed"]
-    platform.publish([_message_event("message.unsubscribed", m, e) for m, e in unsubscribed])
+    unsubscribed = [(r, a) for r, a in zip(rows, applied, strict=True) if r.kind == "unsubscribed"]
+    platform.publish([_unsubscribed(r, a.status) for r, a in unsubscribed])
 
 
-def _message_event(kind: str, message: Message, event: ProviderEvent) -> platform.PlatformEvent:
-    data = {"uid": str(message.uid), "channel": message.channel, "status": message.status,
-            "recipient": message.recipient, "gateway": message.gateway.identifier if message.gateway else None}  # fmt: skip
+def _unsubscribed(row: queue.Claimed, status: str) -> platform.PlatformEvent:
+    data = {"uid": str(row.message_uid), "channel": row.channel, "status": status, "recipient": row.recipient,
+            "gateway": row.gateway_identifier or None}  # fmt: skip
     return platform.PlatformEvent(
-        type=kind, user_id=None if message.by_admin else message.user_id, by_admin=message.by_admin, data=data,
-        at=event.occurred_at or timezone.now(),
+        type="message.unsubscribed", user_id=None if row.by_admin else row.user_id, by_admin=row.by_admin,
+        data=data, at=row.occurred_at or timezone.now(),
     )  # fmt: skip
 
 
@@ -171,17 +225,12 @@ def record_connection(*, gateway: Gateway, event: ConnectionEvent) -> None:
         ])  # fmt: skip
 
 
-def _count_unmatched(scope: str, count: int) -> None:
-    """Counts events that named no message we know, per scope (shown by `unmatched_counts`)."""
-    try:
-        get_redis().hincrby(UNMATCHED_KEY, scope, count)
-    except Exception as exc:  # noqa: BLE001 — a count, never a reason to fail the provider's request
-        logger.warning("Could not count unmatched webhook events (%s).", type(exc).__name__)
-
-
 def unmatched_counts() -> dict[str, int]:
-    raw = get_redis().hgetall(UNMATCHED_KEY)
-    return {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
+    """Events dropped because they named no message we know, per scope (gateway:<uid> or site:<provider>)."""
+    totals: Counter[str] = Counter()
+    for scope, count in UnmatchedCount.objects.values_list("scope", "count"):
+        totals[scope] += count
+    return dict(totals)
 
 
 def purge_seen_events() -> int:

@@ -74,6 +74,9 @@ XSENDER_PAIRING_TOKEN_TTL_MINUTES = env.int("XSENDER_PAIRING_TOKEN_TTL_MINUTES",
 XSENDER_WEBHOOK_IP_RATE_LIMIT = env.int("XSENDER_WEBHOOK_IP_RATE_LIMIT", default=60000)
 XSENDER_WEBHOOK_MAX_BODY_BYTES = env.int("XSENDER_WEBHOOK_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 XSENDER_WEBHOOK_EVENT_RETENTION_DAYS = env.int("XSENDER_WEBHOOK_EVENT_RETENTION_DAYS", default=7)
+# How long a provider's status event naming a message we do not know yet (the provider called back before the
+# worker wrote the message's provider id) is kept and tried again before it is counted as unmatched and dropped.
+XSENDER_INBOUND_MATCH_SECONDS = env.int("XSENDER_INBOUND_MATCH_SECONDS", default=600)
 # Hosts besides sns.<region>.amazonaws.com that may serve SNS signing certificates: for tests on loopback only.
 XSENDER_SNS_TEST_CERT_HOSTS = env.list("XSENDER_SNS_TEST_CERT_HOSTS", default=[])
 # Site-wide ESP webhook secrets (the admin's gateways), read by django-anymail: WEBHOOK_SECRET ("user:password",

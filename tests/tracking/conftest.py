@@ -9,6 +9,7 @@ from tests.tracking.support import BASE_URL, SnsSigner
 @pytest.fixture(autouse=True)
 def _webhook_settings(settings) -> None:
     settings.XSENDER_BASE_URL = BASE_URL
+    settings.XSENDER_DRAIN_LINGER_SECONDS = 0  # a test's drain ends when the queue is empty
 
 
 @pytest.fixture

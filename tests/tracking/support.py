@@ -7,15 +7,19 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import django_rq
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
+from rq import SimpleWorker
 
 from gateways import services as gateways
 from gateways.backends.base import SendResult
@@ -108,7 +112,23 @@ def meta(headers: dict[str, str]) -> dict[str, str]:
 
 
 def post(path: str, body: bytes, content_type: str, headers: dict[str, str]) -> Any:
-    return Client().generic("POST", path, body, content_type=content_type, secure=True, **meta(headers))
+    """POSTs as the provider does; what it queued is applied before this returns (`applying`)."""
+    with applying():
+        return Client().generic("POST", path, body, content_type=content_type, secure=True, **meta(headers))
+
+
+@contextmanager
+def applying() -> Iterator[None]:
+    """Within: the receiver's after-commit wake-ups run; after: the drains they queued run (a real RQ worker in
+    burst mode, as a worker process would)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        yield
+    run_drains()
+
+
+def run_drains() -> None:
+    queue = django_rq.get_queue("low")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def sent_message(gateway: Gateway, recipient: str, provider_id: str, principal: Any = None) -> Message:

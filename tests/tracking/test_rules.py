@@ -3,12 +3,17 @@ unknown messages counted, and bounded requests."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from messaging.models import Message, MessageEvent, Status
-from tests.tracking.support import esp_gateway, post, raw_body, sample, sent_message, signed_headers
+from tests.tracking.support import applying, esp_gateway, post, raw_body, sample, sent_message, signed_headers
+from tracking.models import QueuedEvent
 from tracking.services import unmatched_counts
+from tracking.sweeps import run_sweeps
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +61,14 @@ def test_a_tenants_signed_event_cannot_touch_another_tenants_message(alice, bob,
     assert Message.objects.get(pk=message.pk).status == Status.SENT
 
 
-def test_an_event_for_an_unknown_message_is_answered_200_and_counted(gateway):
+def test_an_event_for_an_unknown_message_is_answered_200_kept_a_while_then_counted(gateway, settings):
     assert postmark(gateway, "postmark_delivered").status_code == 200
+    kept = QueuedEvent.objects.count()
+    past = timezone.now() - timedelta(seconds=settings.XSENDER_INBOUND_MATCH_SECONDS + 1)
+    QueuedEvent.objects.update(received_at=past, due_at=past)  # its time to find a message is over
+    with applying():
+        run_sweeps()  # the scheduler wakes the gateway's drain
+    assert (kept, QueuedEvent.objects.count()) == (1, 0)
     assert unmatched_counts() == {f"gateway:{gateway.uid}": 1}
 
 

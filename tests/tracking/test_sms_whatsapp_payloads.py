@@ -14,7 +14,7 @@ from gateways import services as gateways
 from messaging.models import Message, MessageEvent, Status, Suppression
 from tests.fakes.http import FakeServer
 from tests.fakes.providers import twilio as twilio_api
-from tests.tracking.support import post, raw_body, sample, sent_message
+from tests.tracking.support import applying, post, raw_body, sample, sent_message
 
 pytestmark = pytest.mark.django_db
 ACCOUNT = "AC03c2fcd60e144e7cbeee413fcbf812a3"
@@ -28,7 +28,8 @@ def twilio_gateway(owner, **extra):
 def twilio_post(data: dict, path: str, params: dict | None = None) -> object:
     params = params or data["params"]
     signature = RequestValidator("12345").compute_signature("http://testserver" + path, params)
-    return Client().post(path, params, secure=True, HTTP_X_TWILIO_SIGNATURE=signature)
+    with applying():
+        return Client().post(path, params, secure=True, HTTP_X_TWILIO_SIGNATURE=signature)
 
 
 def test_a_twilio_delivered_callback_at_the_site_wide_url_delivers_the_admins_message(admin):
