@@ -98,12 +98,15 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def ledger_rows(*, user: User, wanted: LedgerFilter, after: LedgerCursor | None = None) -> QuerySet[CreditEntry]:
-    """The user's ledger entries matching `wanted`, newest first (created_at, then id), older than `after`: one query.
+def ledger_rows(
+    *, user: User, wanted: LedgerFilter, after: LedgerCursor | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Up to `limit` of the user's ledger entries matching `wanted`, newest first (created_at, then id), older than
+    `after`: one query.
 
-    Each account (one per channel) is read in the order of the (account, created_at, id) index and the accounts
-    are merged under one ORDER BY (UNION ALL), so a page costs its rows, never an OFFSET or a COUNT. Slice it for a
-    page; iterate it to stream every entry."""
+    Each account (one per channel) is read in the order of the (account, created_at, id) index, at most `limit` of
+    its entries, and the accounts are merged under one ORDER BY and LIMIT (UNION ALL of ordered, limited parts:
+    each part stops after `limit` index entries, however long its ledger), never an OFFSET or a COUNT."""
     accounts = CreditAccount.objects.filter(user=user)
     if wanted.channel:
         accounts = accounts.filter(channel=wanted.channel)
@@ -119,16 +122,17 @@ def ledger_rows(*, user: User, wanted: LedgerFilter, after: LedgerCursor | None 
         if after is not None:
             rows = rows.filter(Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id))
         channel_value = Value(channel, output_field=CharField())
-        parts.append(rows.order_by().annotate(channel=channel_value).values(*LEDGER_FIELDS, "channel"))
+        rows = rows.annotate(channel=channel_value).values(*LEDGER_FIELDS, "channel")
+        parts.append(rows.order_by("-created_at", "-id")[:limit])
     if not parts:
-        return CreditEntry.objects.none().values(*LEDGER_FIELDS)
-    merged = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True)
-    return merged.order_by("-created_at", "-id")
+        return []
+    merged = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:], all=True).order_by("-created_at", "-id")
+    return list(merged[:limit])
 
 
 def ledger_page(*, user: User, wanted: LedgerFilter, after: LedgerCursor | None = None, size: int = 50) -> LedgerPage:
     """One page of `ledger_rows` and the cursor of the next one (None on the last page)."""
-    rows = list(ledger_rows(user=user, wanted=wanted, after=after)[: size + 1])
+    rows = ledger_rows(user=user, wanted=wanted, after=after, limit=size + 1)
     more = len(rows) > size
     rows = rows[:size]
     return LedgerPage(rows=rows, next=LedgerCursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None)

@@ -87,7 +87,7 @@ def _csv_lines(user: User, wanted: LedgerFilter) -> Iterator[str]:
     zone = timezone.get_current_timezone()
     after = None
     while True:
-        rows = list(ledger_rows(user=user, wanted=wanted, after=after)[:EXPORT_CHUNK])
+        rows = ledger_rows(user=user, wanted=wanted, after=after, limit=EXPORT_CHUNK)
         for row in rows:
             writer.writerow((
                 row["created_at"].astimezone(zone).isoformat(), row["channel"], row["delta"], row["reason"],
