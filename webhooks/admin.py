@@ -79,8 +79,8 @@ class EndpointAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Endpoint, form: forms.ModelForm, change: bool) -> None:
         data = form.cleaned_data
         fields = {k: data[k] for k in ("url", "event_types", "description", "enabled")}
-        if change:
-            services.update_endpoint(endpoint=obj, **fields)
+        if change:  # the stored endpoint, not the form's copy: re-enabling one switched off must be seen as such
+            services.update_endpoint(endpoint=Endpoint.objects.get(pk=obj.pk), **fields)
             return
         endpoint, secret = services.add_endpoint(owner=data.get("user"), **fields)
         obj.pk, obj.uid = endpoint.pk, endpoint.uid

@@ -47,6 +47,11 @@ def timestamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _plain(value: Any) -> str:
+    """JSON for what publishers put in `data` beyond JSON's types: times as in `timestamp`, the rest as text."""
+    return timestamp(value) if isinstance(value, datetime) else str(value)
+
+
 _INSERT = f"""
 INSERT INTO {Delivery._meta.db_table} (endpoint_id, event_id, type, payload, status, attempts, next_attempt_at,
                                        created_at, last_status_code, last_error)
@@ -82,7 +87,7 @@ def record(events: list[Outgoing]) -> set[int]:
         return set()
     now = datetime.now(UTC)
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [now, now, json.dumps(rows, default=str)])
+        cursor.execute(_INSERT, [now, now, json.dumps(rows, default=_plain)])
         endpoints = {endpoint_id for (endpoint_id,) in cursor.fetchall()}
     wake_on_commit(endpoints)
     return endpoints

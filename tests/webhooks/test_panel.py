@@ -95,3 +95,12 @@ def test_the_admin_adds_an_endpoint_for_admin_key_traffic_and_sees_its_secret_on
     endpoint = Endpoint.objects.get()
     assert endpoint.user is None and page.context["issued"][0][1].startswith("whsec_")
     assert "no-store" in page["Cache-Control"]
+
+
+def test_the_admin_enabling_an_endpoint_switched_off_clears_its_notice(admin_client, alice, endpoint_for):
+    endpoint, _ = endpoint_for(alice.user)
+    Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason="Disabled on …")
+    form = {"user": alice.user.pk, "url": endpoint.url, "event_types": EVENTS, "enabled": "on"}
+    admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/change/", form, secure=True)
+    endpoint.refresh_from_db()
+    assert (endpoint.enabled, endpoint.disabled_reason) == (True, "")

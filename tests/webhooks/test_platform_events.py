@@ -108,3 +108,10 @@ def test_a_revoked_phone_raises_device_offline(alerts, phone):
     devices.logout_device(device=phone)
     devices.publish_offline_devices()
     assert types() == ["device.offline"]
+
+
+def test_times_in_event_data_are_iso_8601_in_utc(alerts, phone):
+    go_silent(phone)
+    devices.publish_offline_devices()
+    seen = Delivery.objects.get().payload["data"]["last_seen_at"]
+    assert seen.endswith("Z") and "T" in seen
