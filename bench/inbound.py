@@ -1,21 +1,29 @@
-"""Inbound provider events through gunicorn (2 workers × 4 threads): `python -m bench.inbound [--short]`.
+"""Inbound provider events through gunicorn (2 workers × 4 threads) and one xsender:worker: `python -m bench.inbound`.
 
-A stream of signed Twilio status callbacks (one event per request, the provider's own shape: the costliest
-case; ESPs that batch send many events per request) against a tenant gateway's webhook URL, each event naming
-a distinct message sent earlier:
+A stream of provider status events for messages that exist (each event names a distinct Sent message of a
+tenant's gateway), against that gateway's webhook URL, while the worker's drain applies them:
 
-- paced: 500 events/s for BENCH_SECONDS from an open-loop client (requests leave on schedule whatever the
-  answers do); p50/p99 answer time — the target is p99 < 50 ms;
-- sustained: wrk's closed loop of 16 connections for BENCH_SECONDS; events/s and p99 — the target is ≥ 2,000/s.
+- paced: signed Twilio status callbacks (one event per request, Twilio's shape: the costliest per event) at
+  PACED_RATE events/s from an open-loop client (requests leave on schedule whatever the answers do) — answer
+  p50/p99 (target: p99 < 50 ms at 500/s);
+- sustained: the same callbacks from wrk's closed loop of CLIENTS connections — events/s answered and p99
+  (target: ≥ 2,000 events/s), and events/s applied (all of the window's events applied, measured until the
+  queue is empty);
+- batched: WhatsApp Cloud webhooks carrying BATCH statuses each (Meta batches statuses), closed loop — events/s.
 
-Every answer must be 200 and every event applied once (checked in the database afterwards). Uses its own database
-(xsender_bench_inbound) and Redis db 14; writes bench/results/inbound.json.
+For every phase: the time from an event's arrival (the receiver's insert: its seen-id row) to its message's
+status change (`updated_at`), p50/p99; and CPU per event of gunicorn, the worker and the PostgreSQL backends of
+the bench database (from /proc, so other work on the shared machine is not counted; wrk and the paced client,
+also on this machine, are not counted either). Every answer must be 200 and every event applied once (checked
+in the database). Own database (xsender_bench_inbound) and Redis db 14; writes bench/results/inbound.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -53,13 +61,16 @@ ENV = {
     "SECURE_SSL_REDIRECT": "false",
     "XSENDER_ADMIN_2FA": "false",
     "XSENDER_BASE_URL": BASE,  # the URL Twilio signs
-    "XSENDER_WEBHOOK_IP_RATE_LIMIT": "0",  # one client address sends everything: the server is measured
+    # One client address sends everything: counted per request as in production, never reached.
+    "XSENDER_WEBHOOK_IP_RATE_LIMIT": "1000000000",
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(ENV)
 sys.path.insert(0, str(ROOT))
-TOKEN, ACCOUNT = "bench-auth-token", "AC" + "0" * 32
-PACED_RATE, CLIENTS = 500, 16
+TOKEN, ACCOUNT, APP_SECRET = "bench-auth-token", "AC" + "0" * 32, "bench-app-secret"
+PACED_RATE, CLIENTS, BATCH = 500, 16, 20
+# Distinct events per second of a closed loop (one event / BATCH events a request); wrk would repeat them past this.
+SUSTAINED_BUDGET, BATCHED_BUDGET = 3500, 15000
 
 
 def recreate_database() -> None:
@@ -71,38 +82,46 @@ def recreate_database() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=ENV, check=True)
 
 
-def sent_messages(count: int) -> tuple[str, list[str]]:
-    """A tenant's Twilio gateway and `count` of its messages answered by Twilio (Sent, each with its SID)."""
+_SENT = """
+INSERT INTO messaging_message (uid, user_id, by_admin, channel, gateway_id, recipient, subject, body, sender_name,
+    sms_type, media, media_url, attachments, status, priority, provider_message_id, gateway_response, error, attempts,
+    cost, source, idempotency_key, device_sim, created_at, queued_at, sent_at, updated_at)
+SELECT gen_random_uuid(), %s::bigint, false, %s, %s::bigint, '+1555' || lpad(i::text, 7, '0'), '', 'Hi', '', '', '', '', '[]',
+    'Sent', 0, %s || lpad(to_hex(i), 32, '0'), '{}', '', 1, 1, 'api', '', '', now(), now(), now(), now()
+FROM generate_series(%s::bigint, %s::bigint) AS i
+"""
+
+
+def sent_messages(count: int, start: int, channel: str, gateway_id: int, user_id: int, prefix: str) -> list[str]:
+    """`count` Sent messages of the gateway, generated in PostgreSQL; their provider ids."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT, [user_id, channel, gateway_id, prefix, start, start + count - 1])
+    return [f"{prefix}{i:032x}" for i in range(start, start + count)]
+
+
+def gateways() -> tuple[Any, Any]:
+    """A tenant with a Twilio gateway and a WhatsApp Cloud gateway."""
     import django
 
     django.setup()
     from accounts import services as accounts
-    from gateways import services as gateways
-    from gateways.backends.base import SendResult
-    from messaging import transitions
-    from messaging.items import SmsItem
-    from messaging.services import accept_messages
+    from gateways import services as gateway_services
 
     plan = accounts.create_plan(data=accounts.PlanInput(slug="bench", name="Bench", sms_credits=-1))
     user, _ = accounts.create_user(email="tenant@example.com", name="Tenant", plan=plan)
-    config = {"account_sid": ACCOUNT, "auth_token": TOKEN, "from_number": "+15550000000"}
-    gateway = gateways.add_gateway(owner=user, channel="sms", provider="twilio", identifier="sms", config=config)
-    sids: list[str] = []
-    for start in range(0, count, 1000):
-        items = [
-            SmsItem(recipient=f"+1555{(start + i) % 10_000_000:07d}", body="Hi")
-            for i in range(min(1000, count - start))
-        ]
-        accept_messages(principal=user, channel="sms", items=items, max_items=1000)
-        claimed = transitions.claim_next(gateway_id=gateway.pk, limit=1000)
-        results = [SendResult(uid=m.uid, ok=True, provider_message_id=f"SM{m.pk:032x}") for m in claimed]
-        transitions.record_send_results(gateway=gateway, messages=claimed, results=results)
-        sids.extend(r.provider_message_id for r in results)
-    return str(gateway.uid), sids
+    twilio = {"account_sid": ACCOUNT, "auth_token": TOKEN, "from_number": "+15550000000"}
+    cloud = {"phone_number_id": "1000", "access_token": "t", "app_secret": APP_SECRET, "verify_token": "v"}
+    return (
+        gateway_services.add_gateway(owner=user, channel="sms", provider="twilio", identifier="sms", config=twilio),
+        gateway_services.add_gateway(owner=user, channel="whatsapp", provider="whatsapp_cloud", identifier="wa",
+                                     config=cloud),
+    )  # fmt: skip
 
 
-def callbacks(path: str, sids: list[str], status: str) -> list[tuple[str, str]]:
-    """(signature, body) of Twilio's status callback for each SID."""
+def twilio_callbacks(path: str, sids: list[str], status: str) -> list[tuple[str, str]]:
+    """(X-Twilio-Signature, form body) of Twilio's status callback for each SID."""
     from twilio.request_validator import RequestValidator
 
     validator = RequestValidator(TOKEN)
@@ -114,20 +133,80 @@ def callbacks(path: str, sids: list[str], status: str) -> list[tuple[str, str]]:
     return out
 
 
-def start_web() -> subprocess.Popen:
-    import requests
+def cloud_webhooks(wamids: list[str], status: str) -> list[tuple[str, str]]:
+    """(X-Hub-Signature-256, JSON body) of WhatsApp Cloud notifications of BATCH statuses each."""
+    out = []
+    stamp = str(int(time.time()))
+    for start in range(0, len(wamids), BATCH):
+        statuses = [{"id": w, "status": status, "timestamp": stamp, "recipient_id": "15550000001"}
+                    for w in wamids[start : start + BATCH]]  # fmt: skip
+        value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1000"}, "statuses": statuses}
+        body = json.dumps({"object": "whatsapp_business_account",
+                           "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}]})  # fmt: skip
+        signature = "sha256=" + hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+        out.append((signature, body))
+    return out
 
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    proc = subprocess.Popen([gunicorn, "xsender.wsgi:application", "-c", "gunicorn.conf.py", "--bind",
-                             f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
-                            cwd=ROOT, env=ENV)  # fmt: skip
-    for _ in range(300):
+
+class Stack:
+    """gunicorn as in the Procfile and one xsender:worker, with their CPU time read from /proc."""
+
+    def __init__(self) -> None:
+        import requests
+
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.web = subprocess.Popen([gunicorn, "xsender.wsgi:application", "-c", "gunicorn.conf.py", "--bind",
+                                     f"127.0.0.1:{PORT}", "--workers", "2", "--threads", "4", "--log-level", "warning"],
+                                    cwd=ROOT, env=ENV)  # fmt: skip
+        self.worker = subprocess.Popen([sys.executable, "manage.py", "xsender:worker"], cwd=ROOT, env=ENV,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        for _ in range(300):
+            try:
+                if requests.get(BASE + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("gunicorn did not start")
+        time.sleep(2)  # the worker is listening
+
+    def stop(self) -> None:
+        for proc in (self.web, self.worker):
+            proc.terminate()
+        for proc in (self.web, self.worker):
+            proc.wait(timeout=30)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of gunicorn (master and workers), the worker, and the bench database's backends."""
+        web = [self.web.pid, *_children(self.web.pid)]
+        return {"gunicorn": _cpu(web), "worker": _cpu([self.worker.pid]), "postgres": _cpu(_backends())}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _cpu(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
         try:
-            if requests.get(BASE + "/healthz", timeout=1).status_code == 200:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not start")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _backends() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DB_NAME])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -141,8 +220,7 @@ async def _paced(path: str, events: list[tuple[str, str]], rate: int) -> dict[st
 
     latencies: list[float] = []
     failures = 0
-    connector = aiohttp.TCPConnector(limit=64)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
 
         async def one(due: float, signature: str, body: str) -> None:
             nonlocal failures
@@ -156,67 +234,144 @@ async def _paced(path: str, events: list[tuple[str, str]], rate: int) -> dict[st
         start = time.perf_counter() + 0.2
         await asyncio.gather(*(one(start + i / rate, s, b) for i, (s, b) in enumerate(events)))
         elapsed = time.perf_counter() - start
-    return {"events": len(events), "events_per_s": round(len(events) / elapsed, 1), "non_200": failures,
-            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99)}  # fmt: skip
+    return {"requests": len(events), "requests_per_s": round(len(events) / elapsed, 1), "non_200": failures,
+            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99), "seconds": elapsed}  # fmt: skip
 
 
-def _wrk(path: str, events: list[tuple[str, str]], seconds: int) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed for the sustained run: apt-get install wrk")
-    with tempfile.TemporaryDirectory() as tmp:
-        lines = Path(tmp, "events.tsv")
-        lines.write_text("".join(f"{s}\t{b}\n" for s, b in events))
-        script = Path(tmp, "events.lua")
-        script.write_text(f"""
-local events, index, thread_count = {{}}, 0, 0
-for line in io.lines("{lines}") do events[#events + 1] = line end
-non200 = 0
+_WRK = """
+local lines, index = {}, 0
+for line in io.lines("%(lines)s") do lines[#lines + 1] = line end
 request = function()
   index = index + 1
-  local line = events[(index - 1) % #events + 1]
+  local line = lines[(index - 1) %% #lines + 1]
   local tab = line:find("\\t")
-  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = line:sub(1, tab - 1)}}, line:sub(tab + 1))
+  return wrk.format("POST", "%(path)s", {["Content-Type"] = "%(type)s", ["%(header)s"] = line:sub(1, tab - 1)},
+                    line:sub(tab + 1))
 end
 done = function(summary, latency, requests)
-  io.write(string.format("JSON {{\\"requests\\": %d, \\"seconds\\": %f, \\"p50\\": %f, \\"p99\\": %f, \\"errors\\": %d}}\\n",
+  io.write(string.format("JSON {\\"requests\\": %%d, \\"seconds\\": %%f, \\"p50\\": %%f, \\"p99\\": %%f, \\"errors\\": %%d}\\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
-""")
-        out = subprocess.run(["wrk", "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--latency", "-s", str(script), BASE + path],
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
-    line = next(x for x in out.splitlines() if x.startswith("JSON "))
-    result = json.loads(line[5:])
-    return {"requests": result["requests"], "events_per_s": round(result["requests"] / result["seconds"], 1),
-            "errors_or_non_2xx": result["errors"], "p50_ms": round(result["p50"], 2), "p99_ms": round(result["p99"], 2)}  # fmt: skip
+"""
 
 
-def applied() -> dict[str, int]:
-    from messaging.models import Message, MessageEvent
+def _wrk(path: str, requests: list[tuple[str, str]], seconds: int, header: str, content_type: str) -> dict[str, Any]:
+    """wrk's closed loop of CLIENTS connections over `requests` ((header value, body) each)."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the closed-loop runs: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = Path(tmp, "requests.tsv")
+        lines.write_text("".join(f"{h}\t{b}\n" for h, b in requests))
+        script = Path(tmp, "requests.lua")
+        script.write_text(_WRK % {"lines": lines, "path": path, "type": content_type, "header": header})
+        out = subprocess.run(["wrk", "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--latency", "-s", str(script),
+                              BASE + path], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    result = json.loads(next(x for x in out.splitlines() if x.startswith("JSON "))[5:])
+    return {"requests": result["requests"], "requests_per_s": round(result["requests"] / result["seconds"], 1),
+            "errors_or_non_2xx": result["errors"], "p50_ms": round(result["p50"], 2),
+            "p99_ms": round(result["p99"], 2), "seconds": result["seconds"]}  # fmt: skip
 
-    return {"delivered_messages": Message.objects.filter(status="Delivered").count(),
-            "opened_messages": Message.objects.filter(status="Opened").count(),
-            "event_rows": MessageEvent.objects.count()}  # fmt: skip
+
+def queue_empty(timeout: float = 120.0) -> float:
+    """Waits until every queued event is applied; the seconds it took."""
+    from django.db import connection
+
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM tracking_queuedevent)")
+            if not cursor.fetchone()[0]:
+                return time.monotonic() - start
+        time.sleep(0.05)
+    raise SystemExit("the inbound queue did not empty")
+
+
+_LAG = """
+SELECT extract(epoch FROM m.updated_at - s.seen_at) * 1000, s.seen_at
+FROM unnest(%s::text[], %s::text[]) AS v(key, provider_message_id)
+JOIN tracking_seenevent s ON s.key = v.key
+JOIN messaging_message m ON m.gateway_id = %s AND m.provider_message_id = v.provider_message_id
+WHERE m.status = %s
+"""
+
+
+def arrival_to_status(gateway: Any, ids: list[str], status: str, suffix: str) -> dict[str, Any]:
+    """Arrival (the seen-id row written by the receiver) → status change (`updated_at`), over the events received;
+    and how many were applied (one per event: a message moves once)."""
+    from django.db import connection
+
+    from tracking.services import event_key
+
+    keys = [event_key(f"gateway:{gateway.uid}", f"{i}:{suffix}") for i in ids]
+    with connection.cursor() as cursor:
+        cursor.execute(_LAG, [keys, ids, gateway.pk, status])
+        rows = cursor.fetchall()
+    lags = [float(lag) for lag, _ in rows]
+    span = (max(at for _, at in rows) - min(at for _, at in rows)).total_seconds() if rows else 0.0
+    return {"applied": len(rows), "arrival_span_s": round(span, 2),
+            "arrival_to_status_p50_ms": _percentile(lags, 0.5), "arrival_to_status_p99_ms": _percentile(lags, 0.99)}  # fmt: skip
+
+
+def measured(stack: Stack, run: Any) -> tuple[Any, dict[str, float], float]:
+    """Runs `run`, waits for the queue to empty; returns its result, the CPU seconds spent meanwhile per process
+    kind, and the seconds from the end of the load until everything was applied."""
+    before = stack.cpu_seconds()
+    result = run()
+    backlog = queue_empty()
+    after = stack.cpu_seconds()
+    return result, {k: after[k] - before[k] for k in after}, backlog
+
+
+def _cpu_per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
+    per = {f"{k}_ms": round(v * 1000 / max(events, 1), 3) for k, v in cpu.items()}
+    per["total_ms"] = round(sum(cpu.values()) * 1000 / max(events, 1), 3)
+    return per
+
+
+def phase(stack: Stack, run: Any, gateway: Any, ids: list[str], status: str, suffix: str) -> dict[str, Any]:
+    result, cpu, backlog = measured(stack, run)
+    applied = arrival_to_status(gateway, ids, status, suffix)
+    result.update(applied)
+    result["applied_in_s_after_load"] = round(backlog, 2)
+    result["cpu_per_event"] = _cpu_per_event(cpu, applied["applied"])
+    return result
 
 
 def run(seconds: int) -> dict[str, Any]:
     recreate_database()
-    paced_count = PACED_RATE * seconds
-    sustained_budget = 4000 * seconds  # distinct events; wrk cycles (duplicates) only past this
-    uid, sids = sent_messages(paced_count + sustained_budget)
-    path = f"/api/webhook/sms/twilio/{uid}"
-    web = start_web()
+    twilio, cloud = gateways()
+    paced_n, sustained_n = PACED_RATE * seconds, SUSTAINED_BUDGET * seconds
+    sids = sent_messages(200 + paced_n + sustained_n, 1, "sms", twilio.pk, twilio.owner_id, "SM")
+    wamids = sent_messages(BATCHED_BUDGET * seconds, 1, "whatsapp", cloud.pk, cloud.owner_id, "wamid.")
+    warm, paced_ids, sustained_ids = sids[:200], sids[200 : 200 + paced_n], sids[200 + paced_n :]
+    path, cloud_path = f"/api/webhook/sms/twilio/{twilio.uid}", f"/api/webhook/whatsapp/cloud/{cloud.uid}"
+    paced_events = twilio_callbacks(path, paced_ids, "delivered")
+    sustained_events = twilio_callbacks(path, sustained_ids, "delivered")
+    batched_events = cloud_webhooks(wamids, "delivered")
+    stack = Stack()
     try:
-        warm = callbacks(path, sids[:200], "read")  # warm-up on other events: connections, caches, prepared statements
-        asyncio.run(_paced(path, warm, 200))
-        paced = asyncio.run(_paced(path, callbacks(path, sids[:paced_count], "delivered"), PACED_RATE))
-        sustained = _wrk(path, callbacks(path, sids[paced_count:], "delivered"), seconds)
+        asyncio.run(_paced(path, twilio_callbacks(path, warm, "read"), 200))  # connections, caches, prepared plans
+        queue_empty()
+        paced = phase(stack, lambda: asyncio.run(_paced(path, paced_events, PACED_RATE)), twilio, paced_ids,
+                      "Delivered", "delivered")  # fmt: skip
+        sustained = phase(stack, lambda: _wrk(path, sustained_events, seconds, "X-Twilio-Signature",
+                                              "application/x-www-form-urlencoded"),
+                          twilio, sustained_ids, "Delivered", "delivered")  # fmt: skip
+        batched = phase(stack, lambda: _wrk(cloud_path, batched_events, seconds, "X-Hub-Signature-256",
+                                            "application/json"), cloud, wamids, "Delivered", "delivered")  # fmt: skip
     finally:
-        web.terminate()
-        web.wait(timeout=30)
-    return {"seconds": seconds, "paced": paced, "sustained": sustained, "database": applied(),
-            "machine": {"cpus": os.cpu_count()}}  # fmt: skip
+        stack.stop()
+    for result, per_request, budget in (
+        (paced, 1, paced_n),
+        (sustained, 1, sustained_n),
+        (batched, BATCH, len(wamids)),
+    ):
+        result["events_per_s"] = round(result["requests_per_s"] * per_request, 1)
+        result["repeated_events"] = max(0, result["requests"] * per_request - budget)  # answered as duplicates
+        result["applied_per_s"] = round(result["applied"] / (result["seconds"] + result["applied_in_s_after_load"]), 1)
+    return {"seconds": seconds, "paced": paced, "sustained": sustained, "batched": batched,
+            "batch_events_per_request": BATCH, "machine": {"cpus": os.cpu_count()}}  # fmt: skip
 
 
 def main() -> None:
@@ -225,10 +380,9 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 5 if args.short else int(os.environ.get("BENCH_SECONDS", "30"))
     result = run(seconds)
-    print(f"Inbound Twilio status callbacks, gunicorn 2 workers x 4 threads, {seconds} s per run")
-    print(f"  paced {PACED_RATE}/s: {result['paced']}")
-    print(f"  sustained ({CLIENTS} connections): {result['sustained']}")
-    print(f"  database after: {result['database']}")
+    print(f"Inbound provider events, gunicorn 2 workers x 4 threads + 1 xsender:worker, {seconds} s per run")
+    for name in ("paced", "sustained", "batched"):
+        print(f"  {name}: {json.dumps(result[name])}")
     out = ROOT / "bench" / "results" / ("inbound-short.json" if args.short else "inbound.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -165,42 +166,53 @@ def lock_messages(ids: Sequence[int]) -> dict[int, Message]:
         return {m.pk: m for m in _from_rows(cursor.fetchall())}
 
 
+def message_ref(pk: int) -> Message:
+    """A Message standing for the row `pk`, carrying only its id (fields not given load on first access), built
+    without `Model.__init__`: what a caller that knows only ids hands to apply_reports, which locks and reads the
+    rows whole."""
+    return _instance({"id": pk}, db=connection.alias)
+
+
+_UPDATE_REPORTED = (
+    f"UPDATE messaging_message AS m SET {', '.join(f'{c} = v.{c}' for c in REPORT_COLUMNS)} "  # noqa: S608
+    f"FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, {', '.join(f'{c} {t}' for c, t in REPORT_COLUMNS.items())}) "
+    "WHERE m.id = v.id"
+)
+_REPORTED = operator.attrgetter("id", *REPORT_COLUMNS)
+
+
 def update_reported(messages: Sequence[Message]) -> None:
-    """Writes the fields a report moves (`REPORT_COLUMNS`) of `messages`, locked by the caller: one statement,
-    one array parameter per column, whatever the number of messages."""
+    """Writes the fields a report moves (`REPORT_COLUMNS`) of `messages`, locked by the caller: one statement whose
+    one parameter is a JSON array of the rows (serialised and parsed in C: no per-value escaping), whatever the
+    number of messages."""
     if not messages:
         return
-    columns = list(REPORT_COLUMNS)
-    arrays: list[list[Any]] = [[m.pk for m in messages]]
-    arrays += [[getattr(m, column) for m in messages] for column in columns]
-    unnested = ", ".join(f"unnest(%s::{REPORT_COLUMNS[c]}[]) AS {c}" for c in columns)
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-    sql = (
-        f"UPDATE messaging_message AS m SET {assignments} "  # noqa: S608 — constant column names only
-        f"FROM (SELECT unnest(%s::bigint[]) AS id, {unnested}) AS v WHERE m.id = v.id"
-    )
+    names = ["id", *REPORT_COLUMNS]
+    rows = [dict(zip(names, _REPORTED(m), strict=True)) for m in messages]
     with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
+        cursor.execute(_UPDATE_REPORTED, [json.dumps(rows, default=_iso)])
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 _EVENTS = (
-    "INSERT INTO messaging_messageevent (message_id, kind, at, payload) "
-    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::jsonb[])"
+    "INSERT INTO messaging_messageevent (message_id, kind, at, payload) SELECT message_id, kind, at, payload "
+    "FROM jsonb_to_recordset(%s::jsonb) AS v(message_id bigint, kind text, at timestamptz, payload jsonb)"
 )
 
 
-def insert_events(events: Sequence[Any]) -> None:
-    """Inserts MessageEvent rows (unsaved instances) in one statement, in their order."""
+def insert_events(events: Sequence[tuple[int, str, datetime, dict[str, Any]]]) -> None:
+    """Inserts MessageEvent rows given as (message id, kind, at, payload), in their order: one statement whose one
+    parameter is a JSON array of the rows."""
     if not events:
         return
-    columns: list[list[Any]] = [[], [], [], []]
-    for event in events:
-        columns[0].append(event.message_id)
-        columns[1].append(event.kind)
-        columns[2].append(event.at)
-        columns[3].append(json.dumps(event.payload))
+    rows = [{"message_id": m, "kind": k, "at": at.isoformat(), "payload": p} for m, k, at, p in events]
     with connection.cursor() as cursor:
-        cursor.execute(_EVENTS, columns)
+        cursor.execute(_EVENTS, [json.dumps(rows)])
 
 
 def claim_next_rows(*, gateway_id: int, limit: int, changes: dict[str, Any]) -> list[Message]:

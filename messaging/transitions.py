@@ -37,6 +37,7 @@ from messaging.bulk import (
     update_reported,
     update_results,
 )
+from messaging.bulk import message_ref as bulk_message_ref
 from messaging.models import Message, MessageEvent, Status
 
 S = Status
@@ -340,12 +341,12 @@ def _apply(row: Message, report: Report, now: datetime) -> Applied:
     return Applied(True, report.status)
 
 
-def _kept(rows: dict[int, Message], report: Report, applied: Applied, now: datetime) -> MessageEvent:
+def _kept(report: Report, applied: Applied, now: datetime) -> tuple[int, str, datetime, dict[str, Any]]:
     """The event row of a report: what the provider said, and, when it moved nothing, why."""
     payload = dict(report.payload or {})
     if not applied.changed:
         payload["not_applied"] = applied.reason
-    return _event(rows[report.message.pk], report.kind or report.status.lower(), report.at or now, payload)
+    return report.message.pk, report.kind or report.status.lower(), report.at or now, payload
 
 
 def apply_reports(*, reports: list[Report], keep_refused: bool = False) -> list[Applied]:
@@ -366,7 +367,7 @@ def apply_reports(*, reports: list[Report], keep_refused: bool = False) -> list[
         moved = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed]
         kept = [(r, a) for r, a in zip(reports, applied, strict=True) if a.changed or keep_refused]
         if kept:
-            insert_events([_kept(rows, r, a, now) for r, a in kept])
+            insert_events([_kept(r, a, now) for r, a in kept])
         if moved:
             update_reported(list({r.message.pk: rows[r.message.pk] for r, _ in moved}.values()))
             _refund(rows[pk] for pk in {r.message.pk for r, _ in moved} if refunds(before[pk], rows[pk].status))
@@ -376,6 +377,12 @@ def apply_reports(*, reports: list[Report], keep_refused: bool = False) -> list[
         for name in fields:
             setattr(report.message, name, getattr(row, name))
     return applied
+
+
+def message_ref(pk: int) -> Message:
+    """The message `pk` for a Report when only its id is known: apply_reports locks and reads it whole, then sets
+    the fields it moved on this instance."""
+    return bulk_message_ref(pk)
 
 
 def find_by_provider_ids(*, gateway_ids: Sequence[int], provider_message_ids: Iterable[str]) -> dict[str, Message]:

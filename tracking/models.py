@@ -51,7 +51,7 @@ class QueuedEvent(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Times its message was looked for in vain.")
 
     class Meta:
-        indexes = [models.Index(fields=["gateway", "due_at"], name="queued_event_due")]
+        indexes = [models.Index(fields=["gateway", "due_at", "id"], name="queued_event_due")]
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.provider_message_id}"

@@ -27,7 +27,7 @@ from gateways.backends.base import ConnectionEvent, InboundEvent, ProviderEvent,
 from gateways.models import Gateway
 from messaging import services as messaging
 from messaging import transitions
-from messaging.models import Message, Suppression
+from messaging.models import Suppression
 from tracking import queue
 from tracking.models import InboundMessage, SeenEvent, UnmatchedCount
 from tracking.wake import wake_after_commit
@@ -40,6 +40,7 @@ REASONS = {"bounce": Suppression.Reason.BOUNCE, "complaint": Suppression.Reason.
 WORKING = "WORKING"
 PURGE_BATCH = 5000
 BATCH = 500  # events a drain applies per transaction
+ENQUEUE_CHUNK = 1000  # events per INSERT (9 parameters each: PostgreSQL takes at most 65,535 per statement)
 RETRY_CAP_SECONDS = 60  # an event waiting for its message is looked for again after 1, 2, 4 … at most 60 s
 
 
@@ -109,7 +110,11 @@ def _queue_statuses(scope: str, gateways: list[Gateway], events: list[ProviderEv
         queue.count_unmatched(Counter({(scope, timezone.localdate()): len(keyed)}))
         return
     home = ids[0] if len(gateways) > 1 else gateways[0].pk
-    known = queue.enqueue(gateway_id=home, gateway_ids=ids, scope=scope, keyed=keyed, now=timezone.now())
+    known: list[bool] = []
+    keys, now = list(keyed), timezone.now()
+    for start in range(0, len(keys), ENQUEUE_CHUNK):
+        chunk = {key: keyed[key] for key in keys[start : start + ENQUEUE_CHUNK]}
+        known += queue.enqueue(gateway_id=home, gateway_ids=ids, scope=scope, keyed=chunk, now=now)
     outcome.queued, outcome.duplicates = len(known), len(events) - len(known)
     outcome.unmatched = known.count(False)
     if known:
@@ -164,7 +169,7 @@ def _retry_after(attempts: int) -> timedelta:
 
 
 def _apply_matched(rows: list[queue.Claimed], batch: Batch) -> None:
-    stubs = {r.message_id: Message(id=r.message_id) for r in rows}  # apply_reports locks and reads them whole
+    stubs = {r.message_id: transitions.message_ref(r.message_id) for r in rows}
     applied = transitions.apply_reports(reports=[_report(r, stubs[r.message_id]) for r in rows], keep_refused=True)
     batch.applied = sum(1 for a in applied if a.changed)
     batch.kept = len(applied) - batch.applied

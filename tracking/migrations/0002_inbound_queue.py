@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('gateway', models.ForeignKey(db_index=False, help_text='The gateway whose drain applies it: the one the URL named (site-wide: the first verified).', on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gateways.gateway')),
             ],
             options={
-                'indexes': [models.Index(fields=['gateway', 'due_at'], name='queued_event_due')],
+                'indexes': [models.Index(fields=['gateway', 'due_at', 'id'], name='queued_event_due')],
             },
         ),
     ]
