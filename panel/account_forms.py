@@ -3,6 +3,7 @@ accounts services check it and write (their errors shown at the field they name)
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,8 +89,11 @@ class PanelPasswordResetForm(PasswordResetForm):
     def get_users(self, email: str) -> Iterator[User]:
         """Active tenants with this address — also those created without a password (`xsender:user:create`
         without --password): the link is how they choose their first one."""
-        users = User.objects.filter(email__iexact=email.strip(), is_active=True, is_staff=False, is_superuser=False)
-        return iter(users)
+        email = email.strip()
+        users = User.objects.filter(email__iexact=email, is_active=True, is_staff=False, is_superuser=False)
+        # As Django's own form does: the database's case-insensitive match must also be Unicode's (the mail goes to
+        # the stored address, never to the one typed).
+        return (user for user in users if _folded(user.email) == _folded(email))
 
     def save(self, **kwargs: Any) -> None:
         context = {**(kwargs.pop("extra_email_context", None) or {}), "base_url": settings.XSENDER_BASE_URL.rstrip("/")}
@@ -101,3 +105,7 @@ class PanelSetPasswordForm(SetPasswordForm):
 
     def save(self, commit: bool = True) -> User:
         return services.set_user_password(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()

@@ -75,6 +75,8 @@ class GatewayForm(forms.Form):
         super().__init__(data, initial=self._initial(gateway))
         if gateway is not None:
             del self.fields["identifier"]  # fixed at creation
+        else:
+            del self.fields["status"]  # a new gateway starts active
         for key in self.backend.config_schema:
             self.fields[CONFIG_PREFIX + key] = _config_field(self.backend, key, editing=gateway is not None)
 
