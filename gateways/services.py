@@ -53,8 +53,8 @@ def check_gateway(*, owner: User | None, channel: str, provider: str, identifier
             "identifier", "Identifier: 1-100 letters, digits, '.', '_' or '-', starting alphanumeric."
         )
     if Gateway.objects.filter(owner=owner, identifier=identifier).exists():
-        whose = "admin gateway" if owner is None else f"gateway of {owner.email}"
-        raise ValidationFailed.single("identifier", f"An {whose} named {identifier!r} already exists.")
+        whose = "An admin gateway" if owner is None else f"A gateway of {owner.email}"
+        raise ValidationFailed.single("identifier", f"{whose} named {identifier!r} already exists.")
     return backend.validate_config(config if config is not None else {})
 
 
@@ -121,12 +121,14 @@ def check_config_change(*, gateway: Gateway, config: Any) -> dict[str, Any]:
                 continue
             value = stored[key]
         merged[key] = value
-    _require_cleared_secrets(backend, cleared, moved)
+    _require_cleared_secrets(backend, cleared, moved, config)
     return backend.validate_config(merged)
 
 
-def _require_cleared_secrets(backend: type[Backend], cleared: list[str], moved: list[str]) -> None:
-    required = [key for key in cleared if backend.config_schema.get(key, (str, False, ""))[1]]
+def _require_cleared_secrets(
+    backend: type[Backend], cleared: list[str], moved: list[str], config: dict[str, Any]
+) -> None:
+    required = [key for key in cleared if key in backend.required_keys(config)]
     if not required:
         return
     why = f"{', '.join(moved)} changed" if moved else "no secret is stored"

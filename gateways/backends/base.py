@@ -216,9 +216,10 @@ class Backend:
             if key not in cls.config_schema:
                 known = ", ".join(sorted(cls.config_schema)) or "none"
                 errors.append({"field": f"config.{key}", "message": f"Unknown key for {cls.provider}; known: {known}."})
-        for key, (kind, required, _doc) in cls.config_schema.items():
+        required = cls.required_keys(config)
+        for key, (kind, _required, _doc) in cls.config_schema.items():
             if key not in config:
-                if required:
+                if key in required:
                     errors.append({"field": f"config.{key}", "message": f"Required by {cls.provider}."})
                 continue
             value = config[key]
@@ -227,6 +228,12 @@ class Backend:
         if errors:
             raise ValidationFailed(errors, message="; ".join(f"{e['field']}: {e['message']}" for e in errors))
         return config
+
+    @classmethod
+    def required_keys(cls, config: dict[str, Any]) -> set[str]:
+        """The keys `config` cannot do without: those the schema marks required, unless a backend says more
+        precisely (the esp backend: per ESP)."""
+        return {key for key, (_kind, required, _doc) in cls.config_schema.items() if required}
 
     @classmethod
     def public_config(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from gateways.backends.base import (
     SendResult,
     WebhookEvent,
     check_header_fields,
-    request_sent,
 )
+from gateways.backends.esp_config import ESPS, backend_arguments, http_status, in_flight, required_keys
 from xsender.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -31,35 +31,24 @@ if TYPE_CHECKING:
 
     from gateways.models import Gateway
 
-# ESP → (anymail backend, {our config key: anymail's keyword}).
-ESPS: dict[str, tuple[str, dict[str, str]]] = {
-    "sendgrid": ("sendgrid", {"api_key": "api_key"}),
-    "mailgun": ("mailgun", {"api_key": "api_key", "sender_domain": "sender_domain"}),
-    "postmark": ("postmark", {"api_key": "server_token"}),
-    "brevo": ("brevo", {"api_key": "api_key"}),
-    "sparkpost": ("sparkpost", {"api_key": "api_key"}),
-    "mailjet": ("mailjet", {"api_key": "api_key", "secret_key": "secret_key"}),
-    "resend": ("resend", {"api_key": "api_key"}),
-    "mailersend": ("mailersend", {"api_key": "api_token"}),
-    "postal": ("postal", {"api_key": "api_key"}),
-    "mandrill": ("mandrill", {"api_key": "api_key"}),
-}
-
 
 class EspBackend(Backend):
     provider = "esp"
     channels = ("email",)
     config_schema = {
         "esp": (str, True, f"One of: {', '.join(sorted(ESPS))}."),
-        "api_key": (str, True, "The ESP's API key (Postmark: server token; MailerSend: API token)."),
+        "api_key": (str, False, "The ESP's API key (Postmark: server token; MailerSend: API token); not SES."),
         "secret_key": (str, False, "Mailjet's secret key."),
         "sender_domain": (str, False, "Mailgun's sending domain, when it differs from from_email's."),
+        "region": (str, False, "Amazon SES: the AWS region, e.g. eu-west-1."),
+        "access_key_id": (str, False, "Amazon SES: the IAM access key id (ses:SendEmail)."),
+        "secret_access_key": (str, False, "Amazon SES: the IAM secret access key."),
         "from_email": (str, True, "Sender address, verified with the ESP."),
-        "base_url": (str, False, "The ESP's API URL (default: the ESP's own)."),
+        "base_url": (str, False, "The ESP's API URL (default: the ESP's own; SES: the endpoint URL)."),
         "webhook_secret": (str, False, "user:password the ESP's webhook URL carries as basic auth."),
         "webhook_signing_key": (str, False, "The ESP's webhook signing key or secret (docs/webhooks.md)."),
     }
-    secret_keys = ("api_key", "secret_key", "webhook_secret", "webhook_signing_key")
+    secret_keys = ("api_key", "secret_key", "secret_access_key", "webhook_secret", "webhook_signing_key")
     endpoint_keys = ("esp", "base_url")  # which service, at which URL, receives the key
 
     @classmethod
@@ -71,6 +60,10 @@ class EspBackend(Backend):
             )
         return config
 
+    @classmethod
+    def required_keys(cls, config: dict[str, Any]) -> set[str]:
+        return {"esp", "from_email", *required_keys(str(config.get("esp", "")))}
+
     def __init__(self, gateway: Gateway) -> None:
         super().__init__(gateway)
         self.connection: Any = None
@@ -78,10 +71,7 @@ class EspBackend(Backend):
 
     def _connect(self) -> Any:
         try:
-            name, keys = ESPS[self.config["esp"]]
-            kwargs = {anymail: self.config[ours] for ours, anymail in keys.items() if ours in self.config}
-            if self.config.get("base_url"):
-                kwargs["api_url"] = self.config["base_url"]
+            name, kwargs = backend_arguments(self.config)
             connection = get_connection(f"anymail.backends.{name}.EmailBackend", fail_silently=False, **kwargs)
             connection.open()
         except (KeyError, ImproperlyConfigured, AnymailError) as exc:
@@ -104,11 +94,11 @@ class EspBackend(Backend):
         except AnymailRecipientsRefused as exc:
             return SendResult(uid=message.uid, ok=False, error=f"Refused by the ESP: {exc}"[:500])
         except AnymailAPIError as exc:
-            status = getattr(exc, "status_code", None)
+            status = http_status(exc)
             if status in (401, 403):
                 raise BackendError(f"The ESP refused the credentials (HTTP {status}).", permanent=True) from None
             if status is None:  # no HTTP answer: in flight unless the connection itself failed
-                raise BackendError("No answer from the ESP.", in_flight=request_sent(exc.__cause__ or exc)) from None
+                raise BackendError("No answer from the ESP.", in_flight=in_flight(exc)) from None
             return SendResult(
                 uid=message.uid, ok=False, transient=status == 429 or status >= 500, error=f"ESP HTTP {status}"
             )

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,6 +20,7 @@ from devices.models import AndroidDevice
 from gateways.selectors import visible_gateways
 from messaging.counts import KINDS
 from messaging.selectors import daily_counts, latest_failures
+from panel.access import tenant_required
 from panel.charts import Series, line_chart
 
 DAYS = 30
@@ -82,7 +82,7 @@ def overview(user: User) -> dict[str, Any]:
     }
 
 
-@login_required
+@tenant_required
 def home(request: HttpRequest) -> HttpResponse:
     template = "panel/_dashboard.html" if request.headers.get("HX-Request") else "panel/dashboard.html"
     return render(request, template, overview(request.user))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_POST
 from devices import services
 from devices.models import AndroidDevice
 from devices.selectors import device_of, devices_of
+from panel.access import tenant_required
 from panel.forms import ProfileForm
 from xsender.errors import NotFound
 
@@ -24,12 +24,12 @@ def _own_device(request: HttpRequest, uid: str) -> AndroidDevice:
         raise Http404(exc.message) from None
 
 
-@login_required
+@tenant_required
 def device_list(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/devices.html", {"devices": devices_of(request.user)})
 
 
-@login_required
+@tenant_required
 @require_POST
 def add_device(request: HttpRequest) -> HttpResponse:
     row, token = services.create_pairing_token(user=request.user)
@@ -41,7 +41,7 @@ def add_device(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@tenant_required
 @require_POST
 def revoke_device(request: HttpRequest, uid: str) -> HttpResponse:
     device = services.logout_device(device=_own_device(request, uid))
@@ -49,7 +49,7 @@ def revoke_device(request: HttpRequest, uid: str) -> HttpResponse:
     return redirect("panel:devices")
 
 
-@login_required
+@tenant_required
 def device_profile(request: HttpRequest, uid: str) -> HttpResponse:
     device = _own_device(request, uid)
     form = ProfileForm(request.POST or None, instance=device)

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from accounts.models import User
 from messaging.models import Message, Source, Status
 from messaging.selectors import Cursor, HistoryFilter, history_export_sql, history_page, message_of
 from messaging.services import accept_messages, cancel_messages
+from panel.access import tenant_required
 from panel.history_forms import HistoryFilterForm
 from panel.retry import item_of
 from xsender.errors import DomainError, NotFound
@@ -37,7 +37,7 @@ def _query(request: HttpRequest, **extra: str) -> str:
     return urlencode({**params, **extra})
 
 
-@login_required
+@tenant_required
 def history_list(request: HttpRequest) -> HttpResponse:
     form, wanted = _filters(request)
     page = None
@@ -62,7 +62,7 @@ def _own_message(request: HttpRequest, uid: Any) -> Message:
         raise Http404(exc.message) from None
 
 
-@login_required
+@tenant_required
 def message_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     message = _own_message(request, uid)
     context = {
@@ -75,7 +75,7 @@ def message_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     return render(request, "panel/message.html", context)
 
 
-@login_required
+@tenant_required
 @require_POST
 def cancel_message(request: HttpRequest, uid: Any) -> HttpResponse:
     message = _own_message(request, uid)
@@ -91,7 +91,7 @@ def message_status(message: Message) -> str:
     return message.status
 
 
-@login_required
+@tenant_required
 @require_POST
 def retry_message(request: HttpRequest, uid: Any) -> HttpResponse:
     message = _own_message(request, uid)
@@ -109,7 +109,7 @@ def retry_message(request: HttpRequest, uid: Any) -> HttpResponse:
     return redirect("panel:message", uid=new.uid)
 
 
-@login_required
+@tenant_required
 def export_history(request: HttpRequest) -> HttpResponse:
     form, wanted = _filters(request)
     if wanted is None:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from messaging.segments import sms_encoding, sms_segments
 from messaging.services import accept_messages
 from messaging.validation import item_errors
 from panel import bulk
+from panel.access import tenant_required
 from panel.bulk_forms import ReviewForm, UploadForm
 from panel.send_forms import FORMS, split_recipients
 from xsender.errors import DomainError, ValidationFailed
@@ -28,7 +28,7 @@ from xsender.errors import DomainError, ValidationFailed
 TABS = (("email", "Email"), ("sms", "SMS"), ("whatsapp", "WhatsApp"), ("bulk", "Bulk from a file"))
 
 
-@login_required
+@tenant_required
 def send_index(request: HttpRequest) -> HttpResponse:
     return redirect("panel:send-email")
 
@@ -53,17 +53,17 @@ def _send_form(request: HttpRequest, channel: str) -> HttpResponse:
     return render(request, "panel/send.html", context)
 
 
-@login_required
+@tenant_required
 def send_email(request: HttpRequest) -> HttpResponse:
     return _send_form(request, "email")
 
 
-@login_required
+@tenant_required
 def send_sms(request: HttpRequest) -> HttpResponse:
     return _send_form(request, "sms")
 
 
-@login_required
+@tenant_required
 def send_whatsapp(request: HttpRequest) -> HttpResponse:
     return _send_form(request, "whatsapp")
 
@@ -82,7 +82,7 @@ def _counter(data: Any) -> dict[str, Any]:
     }
 
 
-@login_required
+@tenant_required
 @require_POST
 def sms_counter(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/_sms_counter.html", {"counter": _counter(request.POST)})
@@ -91,7 +91,7 @@ def sms_counter(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- bulk from a file
 
 
-@login_required
+@tenant_required
 def bulk_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -106,7 +106,7 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/bulk_upload.html", {"form": form, "tabs": TABS, "channel": "bulk"})
 
 
-@login_required
+@tenant_required
 @require_POST
 def bulk_review(request: HttpRequest) -> HttpResponse:
     upload = bulk.kept(user=request.user, token=request.POST.get("token", ""))

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services as accounts
 from accounts.models import CHANNELS, CreditAccount
+from panel.access import tenant_required
 from panel.webhook_forms import CreditAlertsForm, EndpointForm
 from webhooks import selectors, services
 from webhooks.models import Endpoint
@@ -40,7 +40,7 @@ def _secret_page(request: HttpRequest, endpoint: Endpoint, secret: str, rotated:
     return response
 
 
-@login_required
+@tenant_required
 def webhook_list(request: HttpRequest) -> HttpResponse:
     context = {
         "endpoints": selectors.endpoints_of(request.user),
@@ -50,7 +50,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/webhooks.html", context)
 
 
-@login_required
+@tenant_required
 def add_webhook(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -63,14 +63,14 @@ def add_webhook(request: HttpRequest) -> HttpResponse:
     return render(request, "panel/webhook_form.html", {"form": form, "endpoint": None})
 
 
-@login_required
+@tenant_required
 def webhook_detail(request: HttpRequest, uid: Any) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
     context = {"endpoint": endpoint, "deliveries": selectors.recent_deliveries(endpoint)}
     return render(request, "panel/webhook.html", context)
 
 
-@login_required
+@tenant_required
 def edit_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
     form = EndpointForm.of(endpoint, request.POST or None)
@@ -85,7 +85,7 @@ def edit_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     return render(request, "panel/webhook_form.html", {"form": form, "endpoint": endpoint})
 
 
-@login_required
+@tenant_required
 @require_POST
 def delete_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
@@ -94,14 +94,14 @@ def delete_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     return redirect("panel:webhooks")
 
 
-@login_required
+@tenant_required
 @require_POST
 def rotate_webhook_secret(request: HttpRequest, uid: Any) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
     return _secret_page(request, endpoint, services.rotate_secret(endpoint=endpoint), rotated=True)
 
 
-@login_required
+@tenant_required
 @require_POST
 def test_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
@@ -110,7 +110,7 @@ def test_webhook(request: HttpRequest, uid: Any) -> HttpResponse:
     return redirect("panel:webhook", uid=endpoint.uid)
 
 
-@login_required
+@tenant_required
 @require_POST
 def resend_webhook(request: HttpRequest, uid: Any, pk: int) -> HttpResponse:
     endpoint = _own_endpoint(request, uid)
@@ -123,7 +123,7 @@ def resend_webhook(request: HttpRequest, uid: Any, pk: int) -> HttpResponse:
     return redirect("panel:webhook", uid=endpoint.uid)
 
 
-@login_required
+@tenant_required
 @require_POST
 def credit_alerts(request: HttpRequest) -> HttpResponse:
     form = CreditAlertsForm(request.POST, thresholds=_thresholds(request))

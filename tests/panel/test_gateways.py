@@ -55,7 +55,7 @@ def test_a_missing_key_gets_the_services_message_and_nothing_is_added(alice, pan
 def test_a_duplicate_identifier_reads_as_the_command_says(alice, panel, loopback_allowed):
     smtp_gateway(alice)
     response = panel.post(ADD_SMTP, smtp_form(2525), secure=True)
-    assert f"An gateway of {alice.user.email} named &#x27;mailer&#x27; already exists." in response.content.decode()
+    assert f"A gateway of {alice.user.email} named &#x27;mailer&#x27; already exists." in response.content.decode()
     assert Gateway.objects.filter(owner=alice.user).count() == 1
 
 
