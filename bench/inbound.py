@@ -9,13 +9,16 @@ tenant's gateway), against that gateway's webhook URL, while the worker's drain 
 - sustained: the same callbacks from wrk's closed loop of CLIENTS connections — events/s answered and p99
   (target: ≥ 2,000 events/s), and events/s applied (all of the window's events applied, measured until the
   queue is empty);
-- batched: WhatsApp Cloud webhooks carrying BATCH statuses each (Meta batches statuses), closed loop — events/s.
+- batched_paced: WhatsApp Cloud webhooks carrying BATCH statuses each (Meta batches statuses) at BATCHED_RATE
+  events/s, open loop — whether the receiver and the drain keep up with the target rate (arrival → status);
+- batched: the same webhooks from wrk's closed loop — events/s answered, and applied.
 
 For every phase: the time from an event's arrival (the receiver's insert: its seen-id row) to its message's
-status change (`updated_at`), p50/p99; and CPU per event of gunicorn, the worker and the PostgreSQL backends of
+status change (`updated_at`), p50/p99; CPU per event of gunicorn, the worker and the PostgreSQL backends of
 the bench database (from /proc, so other work on the shared machine is not counted; wrk and the paced client,
-also on this machine, are not counted either). Every answer must be 200 and every event applied once (checked
-in the database). Own database (xsender_bench_inbound) and Redis db 14; writes bench/results/inbound.json.
+also on this machine, are not counted either); and how busy the whole machine was (everyone's work). Every
+answer must be 200 and every event applied once (checked in the database). Own database
+(xsender_bench_inbound) and Redis db 14; writes bench/results/inbound.json.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ TOKEN, ACCOUNT, APP_SECRET = "bench-auth-token", "AC" + "0" * 32, "bench-app-sec
 PACED_RATE, CLIENTS, BATCH = 500, 16, 20
 # Distinct events per second of a closed loop (one event / BATCH events a request); wrk would repeat them past this.
 SUSTAINED_BUDGET, BATCHED_BUDGET = 3500, 15000
+BATCHED_RATE = 2000  # events/s of the paced batched run (the issue's sustained target)
 
 
 def recreate_database() -> None:
@@ -214,28 +218,31 @@ def _percentile(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
 
 
-async def _paced(path: str, events: list[tuple[str, str]], rate: int) -> dict[str, Any]:
-    """Open loop: request i leaves at start + i / rate; its answer time counts from then."""
+async def _paced(path: str, requests: list[tuple[str, str]], rate: float, header: str, kind: str) -> dict[str, Any]:
+    """Open loop: request i ((header value, body)) leaves at start + i / rate; its answer time counts from then."""
     import aiohttp
 
     latencies: list[float] = []
     failures = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
 
-        async def one(due: float, signature: str, body: str) -> None:
+        async def one(due: float, value: str, body: str) -> None:
             nonlocal failures
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
-            async with session.post(BASE + path, data=body, headers=headers) as response:
-                await response.read()
-                failures += response.status != 200
+            async with session.post(BASE + path, data=body, headers={header: value, "Content-Type": kind}) as answer:
+                await answer.read()
+                failures += answer.status != 200
             latencies.append((time.perf_counter() - due) * 1000)
 
         start = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(start + i / rate, s, b) for i, (s, b) in enumerate(events)))
+        await asyncio.gather(*(one(start + i / rate, h, b) for i, (h, b) in enumerate(requests)))
         elapsed = time.perf_counter() - start
-    return {"requests": len(events), "requests_per_s": round(len(events) / elapsed, 1), "non_200": failures,
+    return {"requests": len(requests), "requests_per_s": round(len(requests) / elapsed, 1), "non_200": failures,
             "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99), "seconds": elapsed}  # fmt: skip
+
+
+TWILIO = ("X-Twilio-Signature", "application/x-www-form-urlencoded")
+CLOUD = ("X-Hub-Signature-256", "application/json")
 
 
 _WRK = """
@@ -313,14 +320,22 @@ def arrival_to_status(gateway: Any, ids: list[str], status: str, suffix: str) ->
             "arrival_to_status_p50_ms": _percentile(lags, 0.5), "arrival_to_status_p99_ms": _percentile(lags, 0.99)}  # fmt: skip
 
 
-def measured(stack: Stack, run: Any) -> tuple[Any, dict[str, float], float]:
+def _machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far (/proc/stat), everyone's work included."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def measured(stack: Stack, run: Any) -> tuple[Any, dict[str, float], float, float]:
     """Runs `run`, waits for the queue to empty; returns its result, the CPU seconds spent meanwhile per process
-    kind, and the seconds from the end of the load until everything was applied."""
-    before = stack.cpu_seconds()
+    kind, the seconds from the end of the load until everything was applied, and how busy the machine was."""
+    before, machine = stack.cpu_seconds(), _machine_busy()
     result = run()
     backlog = queue_empty()
-    after = stack.cpu_seconds()
-    return result, {k: after[k] - before[k] for k in after}, backlog
+    after, machine_after = stack.cpu_seconds(), _machine_busy()
+    busy = (machine_after[0] - machine[0]) / max(1, machine_after[1] - machine[1])
+    return result, {k: after[k] - before[k] for k in after}, backlog, busy
 
 
 def _cpu_per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
@@ -329,49 +344,46 @@ def _cpu_per_event(cpu: dict[str, float], events: int) -> dict[str, float]:
     return per
 
 
-def phase(stack: Stack, run: Any, gateway: Any, ids: list[str], status: str, suffix: str) -> dict[str, Any]:
-    result, cpu, backlog = measured(stack, run)
-    applied = arrival_to_status(gateway, ids, status, suffix)
-    result.update(applied)
+def phase(stack: Stack, run: Any, gateway: Any, ids: list[str], per_request: int) -> dict[str, Any]:
+    """One load (`run`) of `ids`' delivered events, `per_request` a request; its figures."""
+    result, cpu, backlog, busy = measured(stack, run)
+    result.update(arrival_to_status(gateway, ids, "Delivered", "delivered"))
     result["applied_in_s_after_load"] = round(backlog, 2)
-    result["cpu_per_event"] = _cpu_per_event(cpu, applied["applied"])
+    result["cpu_per_event"] = _cpu_per_event(cpu, result["applied"])
+    result["machine_busy_pct"] = round(busy * 100, 1)  # both cores, all processes (other work included)
+    result["events_per_s"] = round(result["requests_per_s"] * per_request, 1)
+    result["repeated_events"] = max(0, result["requests"] * per_request - len(ids))  # answered as duplicates
+    result["applied_per_s"] = round(result["applied"] / (result["seconds"] + backlog), 1)
     return result
 
 
 def run(seconds: int) -> dict[str, Any]:
     recreate_database()
     twilio, cloud = gateways()
-    paced_n, sustained_n = PACED_RATE * seconds, SUSTAINED_BUDGET * seconds
-    sids = sent_messages(200 + paced_n + sustained_n, 1, "sms", twilio.pk, twilio.owner_id, "SM")
-    wamids = sent_messages(BATCHED_BUDGET * seconds, 1, "whatsapp", cloud.pk, cloud.owner_id, "wamid.")
-    warm, paced_ids, sustained_ids = sids[:200], sids[200 : 200 + paced_n], sids[200 + paced_n :]
-    path, cloud_path = f"/api/webhook/sms/twilio/{twilio.uid}", f"/api/webhook/whatsapp/cloud/{cloud.uid}"
-    paced_events = twilio_callbacks(path, paced_ids, "delivered")
-    sustained_events = twilio_callbacks(path, sustained_ids, "delivered")
-    batched_events = cloud_webhooks(wamids, "delivered")
+    n = {"paced": PACED_RATE * seconds, "sustained": SUSTAINED_BUDGET * seconds,
+         "batched_paced": BATCHED_RATE * seconds, "batched": BATCHED_BUDGET * seconds}  # fmt: skip
+    sids = sent_messages(200 + n["paced"] + n["sustained"], 1, "sms", twilio.pk, twilio.owner_id, "SM")
+    wamids = sent_messages(n["batched_paced"] + n["batched"], 1, "whatsapp", cloud.pk, cloud.owner_id, "wamid.")
+    ids = {"paced": sids[200 : 200 + n["paced"]], "sustained": sids[200 + n["paced"] :],
+           "batched_paced": wamids[: n["batched_paced"]], "batched": wamids[n["batched_paced"] :]}  # fmt: skip
+    twilio_path, cloud_path = f"/api/webhook/sms/twilio/{twilio.uid}", f"/api/webhook/whatsapp/cloud/{cloud.uid}"
+    bodies = {name: twilio_callbacks(twilio_path, ids[name], "delivered") for name in ("paced", "sustained")}
+    bodies |= {name: cloud_webhooks(ids[name], "delivered") for name in ("batched_paced", "batched")}
+    loads = {
+        "paced": (twilio, 1, lambda: asyncio.run(_paced(twilio_path, bodies["paced"], PACED_RATE, *TWILIO))),
+        "sustained": (twilio, 1, lambda: _wrk(twilio_path, bodies["sustained"], seconds, *TWILIO)),
+        "batched_paced": (cloud, BATCH, lambda: asyncio.run(
+            _paced(cloud_path, bodies["batched_paced"], BATCHED_RATE / BATCH, *CLOUD))),
+        "batched": (cloud, BATCH, lambda: _wrk(cloud_path, bodies["batched"], seconds, *CLOUD)),
+    }  # fmt: skip
     stack = Stack()
-    try:
-        asyncio.run(_paced(path, twilio_callbacks(path, warm, "read"), 200))  # connections, caches, prepared plans
+    try:  # warm-up on other events: connections, caches, prepared statements
+        asyncio.run(_paced(twilio_path, twilio_callbacks(twilio_path, sids[:200], "read"), 200, *TWILIO))
         queue_empty()
-        paced = phase(stack, lambda: asyncio.run(_paced(path, paced_events, PACED_RATE)), twilio, paced_ids,
-                      "Delivered", "delivered")  # fmt: skip
-        sustained = phase(stack, lambda: _wrk(path, sustained_events, seconds, "X-Twilio-Signature",
-                                              "application/x-www-form-urlencoded"),
-                          twilio, sustained_ids, "Delivered", "delivered")  # fmt: skip
-        batched = phase(stack, lambda: _wrk(cloud_path, batched_events, seconds, "X-Hub-Signature-256",
-                                            "application/json"), cloud, wamids, "Delivered", "delivered")  # fmt: skip
+        results = {name: phase(stack, load, gateway, ids[name], per) for name, (gateway, per, load) in loads.items()}
     finally:
         stack.stop()
-    for result, per_request, budget in (
-        (paced, 1, paced_n),
-        (sustained, 1, sustained_n),
-        (batched, BATCH, len(wamids)),
-    ):
-        result["events_per_s"] = round(result["requests_per_s"] * per_request, 1)
-        result["repeated_events"] = max(0, result["requests"] * per_request - budget)  # answered as duplicates
-        result["applied_per_s"] = round(result["applied"] / (result["seconds"] + result["applied_in_s_after_load"]), 1)
-    return {"seconds": seconds, "paced": paced, "sustained": sustained, "batched": batched,
-            "batch_events_per_request": BATCH, "machine": {"cpus": os.cpu_count()}}  # fmt: skip
+    return {"seconds": seconds, **results, "batch_events_per_request": BATCH, "machine": {"cpus": os.cpu_count()}}
 
 
 def main() -> None:
@@ -381,7 +393,7 @@ def main() -> None:
     seconds = 5 if args.short else int(os.environ.get("BENCH_SECONDS", "30"))
     result = run(seconds)
     print(f"Inbound provider events, gunicorn 2 workers x 4 threads + 1 xsender:worker, {seconds} s per run")
-    for name in ("paced", "sustained", "batched"):
+    for name in ("paced", "sustained", "batched_paced", "batched"):
         print(f"  {name}: {json.dumps(result[name])}")
     out = ROOT / "bench" / "results" / ("inbound-short.json" if args.short else "inbound.json")
     out.parent.mkdir(exist_ok=True)

@@ -46,12 +46,30 @@ def enqueue(
     is known yet. Those missing from the answer were duplicates."""
     params: list[Any] = []
     for key, e in keyed.items():
-        params += [key, e.provider_message_id[:255], e.status or "", (e.kind or (e.status or "").lower())[:32],
-                   e.suppress[:16], e.error, e.occurred_at, e.event_id, json.dumps(e.detail, default=str)]  # fmt: skip
+        params += [key, e.provider_message_id.replace("\x00", "")[:255], e.status or "",
+                   (e.kind or (e.status or "").lower())[:32], e.suppress[:16], e.error.replace("\x00", ""),
+                   e.occurred_at, e.event_id.replace("\x00", ""), _json(e.detail)]  # fmt: skip
     sql = _ENQUEUE.format(rows=", ".join([_ROW] * len(keyed)))
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, now, gateway_id, gateway_ids, scope, now, now])
         return [row[0] for row in cursor.fetchall()]
+
+
+def _json(detail: Any) -> str:
+    """`detail` as JSON PostgreSQL takes: a NUL character (which jsonb refuses) is dropped from every string, so
+    that one odd provider field can never stop the event, nor later its gateway's queue."""
+    text = json.dumps(detail, default=str)
+    return json.dumps(_without_nul(detail), default=str) if "\\u0000" in text else text
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 @dataclass

@@ -145,3 +145,15 @@ def test_a_reported_move_keeps_its_event_history_in_order(twilio):
     kinds = list(MessageEvent.objects.filter(message=message).values_list("kind", flat=True))
     assert kinds == ["delivered", "read"]
     assert Message.objects.get(pk=message.pk).status == Status.OPENED
+
+
+def test_a_nul_character_in_what_the_provider_says_never_stops_the_event(twilio):
+    message = sent_sms(twilio, 1)[0]
+    event = ProviderEvent(provider_message_id=message.provider_message_id, status="Failed", occurred_at=None,
+                          detail={"title": "bad\x00byte", "list": ["\x00"]}, event_id="e\x001", kind="failed",
+                          error="Twilio\x00 30003")  # fmt: skip
+    with applying():
+        services.receive_events(scope=f"gateway:{twilio.uid}", home=twilio, gateways=[twilio], events=[event])
+    failed = Message.objects.get(pk=message.pk)
+    assert (failed.status, failed.error) == (Status.FAILED, "Twilio 30003")
+    assert MessageEvent.objects.get(message=message, kind="failed").payload["detail"]["title"] == "badbyte"
