@@ -230,6 +230,7 @@ class ProbeMessage:
     subject: str = "XSender test message"
     body: str = "This is a test message sent from XSender to check the gateway."
     sender_name: str = ""
+    reply_to: str = ""
     sms_type: str = "plain"
     media: str = ""
     media_url: str = ""

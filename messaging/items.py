@@ -22,6 +22,7 @@ class EmailItem:
     subject: str
     body: str
     sender_name: str = ""
+    reply_to: str = ""  # an email address replies go to, instead of the sender's
     attachments: list[Attachment] = field(default_factory=list)
     gateway: str = ""  # a gateway identifier; empty = the principal's default
     schedule_at: datetime | None = None  # aware; None or past = now

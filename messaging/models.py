@@ -54,6 +54,7 @@ class Message(models.Model):
     subject = models.CharField(max_length=998, blank=True)
     body = models.TextField(blank=True)
     sender_name = models.CharField(max_length=150, blank=True)
+    reply_to = models.CharField(max_length=254, blank=True, default="", db_default="")
     sms_type = models.CharField(max_length=16, blank=True)
     media = models.CharField(max_length=16, blank=True)
     media_url = models.URLField(max_length=2048, blank=True)
@@ -94,7 +95,9 @@ class Message(models.Model):
             # (user, channel, created_at) index at the same write cost.
             models.Index(fields=["user", "channel", "created_at", "id"], name="msg_user_history"),
             # The panel's failures (dashboard, history filtered by Failed): only failed rows have an entry.
-            models.Index(fields=["user", "created_at", "id"], name="msg_user_failed", condition=models.Q(status="Failed")),
+            models.Index(
+                fields=["user", "created_at", "id"], name="msg_user_failed", condition=models.Q(status="Failed")
+            ),
             models.Index(fields=["schedule_at"], name="msg_scheduled_due", condition=models.Q(status="Scheduled")),
             # Only messages a provider answered for (tracking events find them by it): a queued row costs nothing here.
             models.Index(

@@ -99,6 +99,7 @@ def _build(principal: User, channel: str, drafts: list[Draft], gateways: list[Ga
             "subject": draft.subject,
             "body": draft.body,
             "sender_name": draft.sender_name,
+            "reply_to": draft.reply_to,
             "sms_type": draft.sms_type,
             "media": draft.media,
             "media_url": draft.media_url,

@@ -43,6 +43,7 @@ class Draft:
     body: str
     subject: str = ""
     sender_name: str = ""
+    reply_to: str = ""
     sms_type: str = ""
     media: str = ""
     media_url: str = ""
@@ -115,15 +116,15 @@ def normalise_number(value: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _email_address(value: str, errors: _Errors) -> str:
-    value = errors.text(value.strip(), "recipient", limit=254, header=True)
+def _email_address(value: str, errors: _Errors, name: str = "recipient", required: bool = True) -> str:
+    value = errors.text(value.strip(), name, limit=254, required=required, header=True)
     if not value:
         return ""
     try:
         value = normalise_email(value)
         validate_email(value)
     except (DjangoValidationError, ValueError, idna.IDNAError):
-        errors.add("recipient", f"{value!r} is not a valid email address.")
+        errors.add(name, f"{value!r} is not a valid email address.")
     return value
 
 
@@ -165,6 +166,7 @@ def _email(item: EmailItem, errors: _Errors) -> Draft:
         sender_name=errors.text(
             item.sender_name, "sender_name", limit=LIMITS["sender_name"], required=False, header=True
         ),
+        reply_to=_email_address(item.reply_to, errors, "reply_to", required=False),
         attachments=attachments,
     )
 

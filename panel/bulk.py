@@ -38,6 +38,7 @@ FIELDS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("subject", "Subject", ("subject",)),
         ("body", "Message (HTML or text)", ("message", "body", "html", "text")),
         ("sender_name", "Sender name", ("sender_name", "sender", "from_name")),
+        ("reply_to", "Reply-to", ("reply_to", "reply-to", "replyto")),
     ],
     "sms": [
         ("recipient", "Recipient (phone number)", ("number", "phone", "mobile", "recipient", "to")),

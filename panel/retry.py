@@ -12,7 +12,7 @@ def item_of(message: Message) -> Item:
         attachments = [Attachment(kind=a.get("type", ""), url=a.get("url", "")) for a in message.attachments or []]
         return EmailItem(
             recipient=message.recipient, subject=message.subject, body=message.body,
-            sender_name=message.sender_name, attachments=attachments, gateway=gateway,
+            sender_name=message.sender_name, reply_to=message.reply_to, attachments=attachments, gateway=gateway,
         )  # fmt: skip
     if message.channel == "sms":
         return SmsItem(

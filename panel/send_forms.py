@@ -87,7 +87,9 @@ def gateway_label(gateway: Any, user: User) -> str:
 
 class EmailForm(SendForm):
     channel = "email"
-    FIELDS = {**SendForm.FIELDS, "subject": "subject", "body": "message", "sender_name": "sender_name"}
+    FIELDS = {
+        **SendForm.FIELDS, "subject": "subject", "body": "message", "sender_name": "sender_name", "reply_to": "reply_to",
+    }  # fmt: skip
     FIELDS["attachments"] = "attachments"
 
     subject = forms.CharField(max_length=998)
@@ -95,19 +97,22 @@ class EmailForm(SendForm):
         widget=forms.Textarea(attrs={"rows": 10}), label="Message (HTML or text)", help_text="The API's message."
     )
     sender_name = forms.CharField(required=False, max_length=150)
+    reply_to = forms.CharField(required=False, max_length=254, label="Reply-to", help_text="Where replies go.")
     attachments = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Attachments by URL",
         help_text="One http(s) URL per line; .png, .jpg, .gif and .webp are sent as images, anything else as a file.",
     )
-    field_order = ["recipients", "subject", "message", "sender_name", "attachments", "gateway", "schedule_at"]
+    field_order = [
+        "recipients", "subject", "message", "sender_name", "reply_to", "attachments", "gateway", "schedule_at",
+    ]  # fmt: skip
 
     def item(self, recipient: str, common: dict[str, Any]) -> Item:
         data = self.cleaned_data
         return EmailItem(
             recipient=recipient, subject=data["subject"], body=data["message"], sender_name=data.get("sender_name", ""),
-            attachments=attachments_of(data.get("attachments", "")), **common,
+            reply_to=data.get("reply_to", ""), attachments=attachments_of(data.get("attachments", "")), **common,
         )  # fmt: skip
 
 

@@ -30,10 +30,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import formataddr
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from django.conf import settings
-from django.core.mail import BadHeaderError
+from django.core.mail import BadHeaderError, EmailMessage
 
 from xsender.addresses import AddressRefused, check_url
 from xsender.errors import ValidationFailed
@@ -65,6 +66,7 @@ class OutgoingMessage(Protocol):
     subject: str
     body: str
     sender_name: str
+    reply_to: str  # email: where replies go ("" = the sender)
     sms_type: str
     media: str
     media_url: str
@@ -163,7 +165,8 @@ def check_handoff_url(url: str, what: str = "Media URL") -> None:
 
 def check_header_fields(message: OutgoingMessage) -> None:
     """Raises MessageRefused if a field that becomes an email header holds a line break or a NUL."""
-    for name, value in (("subject", message.subject), ("sender_name", message.sender_name)):
+    fields = (("subject", message.subject), ("sender_name", message.sender_name), ("reply_to", message.reply_to))
+    for name, value in fields:
         if any(char in (value or "") for char in "\r\n\0"):
             raise MessageRefused(f"The {name.replace('_', ' ')} contains a line break or NUL: not sent.")
 
@@ -282,6 +285,24 @@ class Backend:
             results.append(SendResult(uid=rest[0].uid, ok=False, unknown=True, error=error))
             rest = rest[1:]
         return results + [SendResult(uid=m.uid, ok=False, transient=not exc.permanent, error=exc.message) for m in rest]
+
+    def compose_email(
+        self, message: OutgoingMessage, connection: Any, headers: dict[str, str] | None = None
+    ) -> EmailMessage:
+        """`message` as a Django EmailMessage from the gateway's `from_email` (with the sender name), its
+        Reply-To and its attachments (each URL fetched once per batch). Raises MessageRefused, FetchError."""
+        check_header_fields(message)
+        sender = self.config["from_email"]
+        if message.sender_name:
+            sender = formataddr((message.sender_name, sender))
+        email = EmailMessage(
+            message.subject, message.body, sender, [message.recipient], connection=connection, headers=headers,
+            reply_to=[message.reply_to] if message.reply_to else None,
+        )  # fmt: skip
+        for attachment in message.attachments or []:
+            fetched = self.fetch_attachment(attachment["url"])
+            email.attach(fetched.filename, fetched.content, fetched.content_type)
+        return email
 
     def fetch_attachment(self, url: str) -> FetchedFile:
         """`url` through the safe fetcher, fetched once between `send()` and `close()` and reused for every

@@ -7,12 +7,11 @@ AnymailAPIError with the HTTP status otherwise (https://anymail.dev/en/stable/se
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
 from django.core.exceptions import ImproperlyConfigured
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 
 from gateways.backends import esp_webhooks
 from gateways.backends.base import (
@@ -21,7 +20,6 @@ from gateways.backends.base import (
     OutgoingMessage,
     SendResult,
     WebhookEvent,
-    check_header_fields,
 )
 from gateways.backends.esp_config import ESPS, backend_arguments, http_status, in_flight, required_keys
 from xsender.errors import ValidationFailed
@@ -81,14 +79,7 @@ class EspBackend(Backend):
         return connection
 
     def _send_one(self, message: OutgoingMessage) -> SendResult:
-        check_header_fields(message)
-        sender = self.config["from_email"]
-        if message.sender_name:
-            sender = formataddr((message.sender_name, sender))
-        email = EmailMessage(message.subject, message.body, sender, [message.recipient], connection=self.connection)
-        for attachment in message.attachments or []:
-            fetched = self.fetch_attachment(attachment["url"])
-            email.attach(fetched.filename, fetched.content, fetched.content_type)
+        email = self.compose_email(message, self.connection)
         try:
             email.send()
         except AnymailRecipientsRefused as exc:

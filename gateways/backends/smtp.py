@@ -10,13 +10,13 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Sequence
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend
 
-from gateways.backends.base import Backend, BackendError, OutgoingMessage, SendResult, check_header_fields
+from gateways.backends.base import Backend, BackendError, OutgoingMessage, SendResult
 
 if TYPE_CHECKING:
     from gateways.models import Gateway
@@ -66,19 +66,8 @@ class SmtpBackend(Backend):
         return connection
 
     def _email(self, message: OutgoingMessage, connection: EmailBackend) -> EmailMessage:
-        check_header_fields(message)
-        sender = self.config["from_email"]
-        if message.sender_name:
-            sender = formataddr((message.sender_name, sender))
         domain = self.config["from_email"].rpartition("@")[2] or None
-        headers = {"Message-ID": make_msgid(domain=domain)}
-        email = EmailMessage(
-            message.subject, message.body, sender, [message.recipient], connection=connection, headers=headers
-        )
-        for attachment in message.attachments or []:
-            fetched = self.fetch_attachment(attachment["url"])
-            email.attach(fetched.filename, fetched.content, fetched.content_type)
-        return email
+        return self.compose_email(message, connection, headers={"Message-ID": make_msgid(domain=domain)})
 
     def _send_one(self, message: OutgoingMessage) -> SendResult:
         if self.connection is None:  # lost after an earlier message of this batch

@@ -108,6 +108,12 @@ EMAIL_ITEM = {
         "sender_name": optional(
             text(LIMITS["sender_name"], "Display name before the from address.", header_bound=True)
         ),
+        "reply_to": optional(
+            {
+                "anyOf": [{**EMAIL, "description": "An address."}, {"type": "string", "maxLength": 0}],
+                "description": "Where replies go (a Reply-To header), stored like the recipient; empty: no Reply-To.",
+            }
+        ),
         "gateway_identifier": optional(GATEWAY),
         "schedule_at": SCHEDULE,
         "attachments": {
@@ -284,6 +290,7 @@ class DispatchRecord(serializers.Serializer):
     by_admin = serializers.BooleanField()
     subject = serializers.CharField(required=False, help_text="Email.")
     sender_name = serializers.CharField(required=False, allow_blank=True, help_text="Email.")
+    reply_to = serializers.CharField(required=False, allow_null=True, help_text="Email.")
     attachments = serializers.JSONField(required=False, help_text="Email: [{type, url}].")
     body = serializers.CharField(required=False, allow_blank=True, help_text="SMS.")
     sms_type = serializers.CharField(required=False, help_text="SMS.")

@@ -25,7 +25,16 @@ WIRE_NAMES: dict[str, dict[str, str]] = {
 }
 RECIPIENT_KEY = {"email": "email", "sms": "number", "whatsapp": "number"}
 FIELDS = {
-    "email": ("email", "subject", "message", "sender_name", "gateway_identifier", "schedule_at", "attachments"),
+    "email": (
+        "email",
+        "subject",
+        "message",
+        "sender_name",
+        "reply_to",
+        "gateway_identifier",
+        "schedule_at",
+        "attachments",
+    ),
     "sms": ("number", "body", "sms_type", "gateway_identifier", "schedule_at"),
     "whatsapp": ("number", "message", "media", "url", "session_name", "schedule_at"),
 }
@@ -94,7 +103,7 @@ class _Reader:
 def _email(r: _Reader) -> EmailItem:
     return EmailItem(
         recipient=r.text("email"), subject=r.text("subject"), body=r.text("message"),
-        sender_name=r.text("sender_name"), attachments=r.attachments(),
+        sender_name=r.text("sender_name"), reply_to=r.text("reply_to"), attachments=r.attachments(),
         gateway=r.text("gateway_identifier"), schedule_at=r.schedule(),
     )  # fmt: skip
 
@@ -198,7 +207,10 @@ def dispatch_record(message: Message) -> dict[str, Any]:
         "by_admin": message.by_admin,
     }
     if message.channel == "email":
-        data.update(subject=message.subject, sender_name=message.sender_name, attachments=message.attachments)
+        data.update(
+            subject=message.subject, sender_name=message.sender_name, reply_to=message.reply_to or None,
+            attachments=message.attachments,
+        )  # fmt: skip
     elif message.channel == "sms":
         data.update(body=message.body, sms_type=message.sms_type)
     else:

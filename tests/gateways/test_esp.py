@@ -72,6 +72,15 @@ def test_a_line_break_in_the_sender_name_fails_that_message_only(postmark):
     assert [r.body["To"] for r in postmark.requests] == ["a@example.com", "c@example.com"]
 
 
+def test_reply_to_reaches_the_esp_and_a_line_break_in_it_fails_that_message_only(postmark):
+    good = ProbeMessage(recipient="a@example.com", channel="email", subject="S", body="B", reply_to="help@example.com")
+    bad = ProbeMessage(recipient="b@example.com", channel="email", subject="S", body="B", reply_to="h@x.io\nBcc: e@x")
+    results = esp(postmark).send([good, bad])
+    assert [r.ok for r in results] == [True, False]
+    assert "reply to" in results[1].error
+    assert [(r.body["To"], r.body.get("ReplyTo")) for r in postmark.requests] == [("a@example.com", "help@example.com")]
+
+
 def test_an_attachment_is_fetched_once_for_every_recipient_of_a_batch(postmark, settings):
     settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
     with FakeServer(lambda r: Reply(200, b"%PDF", {"Content-Type": "application/pdf"})) as files:

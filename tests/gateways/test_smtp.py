@@ -52,6 +52,13 @@ def test_sender_name_subject_and_message_id(sink):
     assert result.provider_message_id == received["Message-ID"]
 
 
+def test_reply_to_becomes_the_reply_to_header_and_is_absent_when_empty(sink):
+    backend = gateway(sink).backend()
+    backend.send([message("carol@example.com", reply_to="help@example.com"), message("dave@example.com")])
+    headers = {m.email["To"]: m.email["Reply-To"] for m in sink.messages}
+    assert headers == {"carol@example.com": "help@example.com", "dave@example.com": None}
+
+
 def test_attachments_are_fetched_and_attached(sink, settings):
     settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
     routes = {"/inv.pdf": Reply(200, b"%PDF-1.7", {"Content-Type": "application/pdf"})}

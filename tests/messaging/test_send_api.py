@@ -44,12 +44,15 @@ def test_every_email_field_is_stored(api, console_gateways, alice):
     item = email(
         1,
         sender_name="Acme Support",
+        reply_to="Help@Bücher.example",
         gateway_identifier="smtp-primary",
         attachments=[{"type": "image", "url": "https://cdn.example.com/logo.png"}],
     )
     uid = post(api, "email", item).json()["data"][0]["uid"]
     message = Message.objects.get(uid=uid)
     assert (message.sender_name, message.gateway.identifier) == ("Acme Support", "smtp-primary")
+    assert message.reply_to == "help@xn--bcher-kva.example"
+    assert api.get(f"/api/get/email/{uid}").json()["data"]["reply_to"] == "help@xn--bcher-kva.example"
     assert message.attachments == [{"type": "image", "url": "https://cdn.example.com/logo.png"}]
 
 
@@ -121,6 +124,8 @@ def test_status_shows_sent_message_with_gateway_and_timestamps(
         ("email", email(2, attachments=[{"type": "movie", "url": "https://x.test/a"}]), "contact.1.attachments.0.type"),
         ("email", email(2, attachments=[{"type": "file", "url": "ftp://x.test/a"}]), "contact.1.attachments.0.url"),
         ("email", email(2, sender_name="x" * 151), "contact.1.sender_name"),
+        ("email", email(2, reply_to="support"), "contact.1.reply_to"),
+        ("email", email(2, reply_to="help@example.com\r\nBcc: victim@example.com"), "contact.1.reply_to"),
         ("sms", {"number": "12", "body": "x"}, "contact.1.number"),
         ("sms", {"number": "+15555550123"}, "contact.1.body"),
         ("sms", {"number": "+15555550123", "body": "x", "sms_type": "flash"}, "contact.1.sms_type"),

@@ -33,6 +33,14 @@ def test_an_email_from_the_form_is_accepted_charged_and_listed(alice, gateways, 
     assert "2 email messages accepted" in response.content.decode() and balance(alice.user, "email") == 98
 
 
+def test_an_email_from_the_form_keeps_its_reply_to_and_a_bad_one_is_shown_on_its_field(alice, gateways, panel):
+    form = {"recipients": "carol@example.com", "subject": "Hi", "message": "x", "gateway": "email-console"}
+    html = panel.post("/send/email/", {**form, "reply_to": "help desk"}, secure=True).content.decode()
+    assert 'id="id_reply_to_error"' in html and Message.objects.count() == 0
+    panel.post("/send/email/", {**form, "reply_to": "Help@Example.com"}, secure=True)
+    assert Message.objects.get(user=alice.user).reply_to == "help@example.com"
+
+
 def test_the_default_gateway_is_preselected_among_own_and_shared(alice, gateways, panel):
     html = panel.get("/send/sms/", secure=True).content.decode()
     assert '<option value="sms-console" selected>' in html
