@@ -8,8 +8,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from xsender.dialects import SERVER_ERROR, dialect_for
 
@@ -110,3 +112,19 @@ class ApiEdgeMiddleware:
             return None
         logger.exception("Unhandled error under %s", request.path, exc_info=exception)
         return dialect.error_response(SERVER_ERROR, 500)
+
+
+# What an API answer (JSON, never rendered as a page) may load or be framed by: nothing.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, except that a JSON answer under an API prefix gets the fixed policy that
+    forbids everything, without a policy built per response on the send path."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if dialect_for(request.path) is not None and response.get("Content-Type", "").startswith("application/json"):
+            if "Content-Security-Policy" not in response:
+                response["Content-Security-Policy"] = API_CONTENT_SECURITY_POLICY
+            return response
+        return super().process_response(request, response)

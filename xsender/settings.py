@@ -124,7 +124,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "xsender.middleware.ApiEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "xsender.middleware.ContentSecurityPolicyMiddleware",  # django-csp's; API answers get a fixed policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

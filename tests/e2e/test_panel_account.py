@@ -46,7 +46,7 @@ def site(processes):
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=processes.env, check=True
     )
-    processes.manage("worker", "rqworker", "high", "low")
+    processes.manage("worker", "xsender:worker")
     with SmtpSink() as sink:
         port = free_port()
         url = f"http://127.0.0.1:{port}"

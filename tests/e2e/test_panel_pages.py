@@ -39,7 +39,7 @@ def panel_url(processes) -> str:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=processes.env, check=True
     )
-    processes.manage("worker", "rqworker", "high", "low")
+    processes.manage("worker", "xsender:worker")
     return start_web(processes, XSENDER_ALLOW_INSECURE_HTTP="true").url
 
 

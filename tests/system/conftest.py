@@ -78,11 +78,13 @@ class Processes:
         return self.start(name, sys.executable, "manage.py", *args, **env)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Signals the process, its group and every descendant (RQ's work-horse runs in a session of its own)."""
+        """Signals the process, its group and every descendant (RQ's work-horse runs in a session of its own),
+        each once: a second SIGTERM would turn RQ's warm shutdown into a cold one midway through its teardown."""
         process = self.running.pop(name)
         for pid in [*descendants(process.pid), process.pid]:
             try:
-                os.kill(pid, sig)
+                if os.getpgid(pid) != process.pid:
+                    os.kill(pid, sig)
             except ProcessLookupError:
                 pass
         try:
@@ -156,7 +158,7 @@ def web(processes: Processes) -> Web:
 
 @pytest.fixture
 def worker(processes: Processes) -> Processes:
-    processes.manage("worker", "rqworker", "high", "low")
+    processes.manage("worker", "xsender:worker")
     return processes
 
 

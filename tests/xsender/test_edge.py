@@ -163,3 +163,10 @@ def test_openapi_schema_and_docs_are_served(anonymous):
     assert schema.status_code == 200
     assert "/api/email/send" in schema.json()["paths"]
     assert anonymous.get("/api/docs/").status_code == 200
+
+
+def test_an_api_answer_may_load_nothing_and_the_api_docs_page_keeps_its_own_scripts(anonymous):
+    for response in (anonymous.get("/api/me"), anonymous.get("/api/nowhere")):
+        assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    docs = anonymous.get("/api/docs/")
+    assert docs.status_code == 200 and "default-src 'none'" not in docs.get("Content-Security-Policy", "")
