@@ -118,6 +118,8 @@ INSTALLED_APPS = [
     "devices",
     "tracking",
     "webhooks",
+    "contacts",
+    "campaigns",
     "panel",
 ]
 
