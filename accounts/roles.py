@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
-APPS = ("accounts", "gateways", "messaging", "devices", "webhooks")
+APPS = ("accounts", "gateways", "messaging", "devices", "webhooks", "contacts", "campaigns")
 GATEWAY_APPS = ("gateways", "devices")
 
 

@@ -1,0 +1,95 @@
+"""Template admin: every save checked and written by campaigns.services (placeholders, the channel's fields,
+header line breaks), removal (one or "delete selected") through the service, and a preview with sample contact data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from campaigns import services
+from campaigns.models import Template
+from campaigns.rendering import PlaceholderError
+from xsender.errors import ValidationFailed
+
+FIXED = ("owner", "channel")  # update_template cannot change them: read-only once the template exists
+SAMPLE_CONTACT = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada@example.com",
+    "phone": "+15555550123",
+    "company": "Analytical Engines",
+    "custom": {},
+}
+
+
+class TemplateForm(forms.ModelForm):
+    class Meta:
+        model = Template
+        fields = [*FIXED, *services.EDITABLE]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        content = {f: data.get(f) for f in services.CONTENT_FIELDS}
+        content = {f: v if v is not None or f == "whatsapp_template" else "" for f, v in content.items()}
+        owner = data["owner"] if "owner" in data else self.instance.owner
+        channel = data["channel"] if "channel" in data else self.instance.channel
+        try:
+            data["checked"] = services.check_template(
+                owner=owner,
+                channel=channel,
+                name=data.get("name", ""),
+                content=content,
+                template=self.instance if self.instance.pk else None,
+            )
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                name = str(error.get("field", "")).split(".")[0]
+                self.add_error(name if name in self.fields else None, str(error.get("message", exc.message)))
+        return data
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
+    list_display = ("name", "public_id", "channel", "owner", "updated_at")
+    list_filter = ("channel", ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "public_id", "owner__email", "subject")
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("public_id", "created_at", "updated_at", "preview")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, *FIXED) if obj is not None else tuple(self.readonly_fields)
+
+    @admin.display(description="Preview (sample contact Ada Lovelace)")
+    def preview(self, obj: Template) -> str:
+        if not obj.pk:
+            return "-"
+        try:
+            shown = services.preview_template(template=obj, data=SAMPLE_CONTACT)
+        except PlaceholderError as exc:  # a row written around the services
+            return exc.message
+        parts = [shown.subject, shown.text or shown.html, shown.body, str(shown.whatsapp_template or "")]
+        return format_html("<pre>{}</pre>", "\n\n".join(p for p in parts if p))
+
+    def save_model(self, request: HttpRequest, obj: Template, form: TemplateForm, change: bool) -> None:
+        fields = form.cleaned_data["checked"]
+        if change:
+            services.update_template(template=obj, **fields)
+            return
+        created = services.create_template(owner=obj.owner, channel=obj.channel, **fields)
+        obj.pk, obj.public_id = created.pk, created.public_id
+
+    def delete_model(self, request: HttpRequest, obj: Template) -> None:
+        services.delete_template(template=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        for template in queryset:
+            services.delete_template(template=template)

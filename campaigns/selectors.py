@@ -1,0 +1,26 @@
+"""Reads of templates, scoped to their owner: another tenant's template is as unknown as a missing one."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from campaigns.models import Template
+from xsender.errors import NotFound
+from xsender.public_ids import is_public_id
+
+
+def templates_of(user: User, *, channel: str | None = None) -> QuerySet[Template]:
+    templates = Template.objects.for_tenant(user)
+    return templates.filter(channel=channel) if channel else templates
+
+
+def template_of(*, user: User, public_id: str) -> Template:
+    """The tenant's template `public_id` (`template_…`). Raises NotFound for a malformed id, a missing one
+    and another tenant's alike."""
+    template = None
+    if is_public_id(public_id, "template"):
+        template = Template.objects.for_tenant(user).filter(public_id=public_id).first()
+    if template is None:
+        raise NotFound("Template not found.")
+    return template

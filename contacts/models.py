@@ -1,0 +1,176 @@
+"""The audience: contacts, the lists and tags they belong to, and the tenant's custom fields.
+
+Every object has a public id (`contact_…`, `list_…`, `tag_…`, `custom_field_…`: xsender.public_ids) besides its
+internal key, and an owner (the tenant); reads start from `Model.objects.for_tenant(user)`. Every change goes
+through contacts.services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+from xsender.public_ids import public_id_default
+from xsender.tenancy import TenantQuerySet
+
+PUBLIC_ID_LENGTH = 40  # the longest prefix (custom_field_, 13) + 22
+
+
+class ContactStatus(models.TextChoices):
+    SUBSCRIBED = "subscribed", "Subscribed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained"
+    BLOCKED = "blocked", "Blocked"
+
+
+# The channel each status column speaks for (a phone number serves both SMS and WhatsApp, each with its own
+# opt-out, as the suppression list keeps them).
+STATUS_FIELDS = {"email": "email_status", "sms": "sms_status", "whatsapp": "whatsapp_status"}
+
+
+class ContactList(models.Model):
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("list"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_lists")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "list"
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="contact_list_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("tag"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_tags")
+    name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="tag_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(models.Model):
+    """A typed field the tenant adds to contacts. A contact's values live in `Contact.custom`, keyed by the
+    field's public id (so a rename touches no contact)."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Boolean"
+        CHOICE = "choice", "Choice"
+        PHONE = "phone", "Phone number"
+
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("custom_field"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="custom_fields")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.TEXT)
+    choices = ArrayField(models.CharField(max_length=255), default=list, blank=True, help_text="For a choice field.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="custom_field_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class Contact(models.Model):
+    """A person of the tenant's audience, reachable by email and/or phone (E.164), each unique per tenant."""
+
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("contact"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts")
+    email = models.CharField(max_length=254, blank=True, help_text="Lower case, IDNA domain; empty if none.")
+    phone = models.CharField(max_length=16, blank=True, help_text="E.164; empty if none.")
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    custom = models.JSONField(default=dict, blank=True, help_text="Custom field values keyed by the field's public id.")
+    email_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
+    sms_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
+    whatsapp_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
+    lists = models.ManyToManyField(ContactList, blank=True, related_name="contacts")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "email"], condition=~models.Q(email=""), name="contact_email_unique_per_owner"
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "phone"], condition=~models.Q(phone=""), name="contact_phone_unique_per_owner"
+            ),
+            models.CheckConstraint(condition=~models.Q(email="", phone=""), name="contact_has_email_or_phone"),
+        ]
+        indexes = [
+            # The selectors' keyset pages (newest first) and their prefix searches.
+            models.Index(fields=["owner", "-id"], name="contact_owner_page"),
+            models.Index(
+                fields=["owner", "email"], opclasses=["int8_ops", "varchar_pattern_ops"], name="contact_email_prefix"
+            ),
+            models.Index(
+                fields=["owner", "phone"], opclasses=["int8_ops", "varchar_pattern_ops"], name="contact_phone_prefix"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.phone
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def status_for(self, channel: str) -> str:
+        """The contact's status on `channel`: what the suppression list says when a selector annotated it
+        (contacts.selectors.with_statuses: a bounce a provider reported shows without touching the contact),
+        else the stored status."""
+        return getattr(self, f"effective_{channel}_status", None) or getattr(self, STATUS_FIELDS[channel])
+
+
+# Suppression reasons (messaging.models.Suppression.Reason values) as contact statuses, and back.
+SUPPRESSION_STATUS = {
+    "opt_out": ContactStatus.UNSUBSCRIBED,
+    "bounce": ContactStatus.BOUNCED,
+    "complaint": ContactStatus.COMPLAINED,
+    "manual": ContactStatus.BLOCKED,
+}
+STATUS_SUPPRESSION = {status: reason for reason, status in SUPPRESSION_STATUS.items()}

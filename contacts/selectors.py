@@ -1,0 +1,137 @@
+"""Reads of the audience, always scoped to the tenant (another tenant's public id is NotFound)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db.models import Case, CharField, Model, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from contacts.models import STATUS_FIELDS, SUPPRESSION_STATUS, Contact, ContactList, ContactStatus, CustomField, Tag
+from messaging.models import Suppression
+from xsender.errors import NotFound, ValidationFailed
+from xsender.public_ids import is_public_id
+
+M = TypeVar("M", bound=Model)
+MAX_PAGE = 500
+
+
+def _one(model: type[M], owner: User, public_id: str, what: str) -> M:
+    found = model.objects.for_tenant(owner).filter(public_id=public_id).first()  # type: ignore[attr-defined]
+    if found is None:
+        raise NotFound(f"{what} not found.")
+    return found
+
+
+def get_contact(*, owner: User, public_id: str) -> Contact:
+    return _one(Contact, owner, public_id, "Contact")
+
+
+def get_list(*, owner: User, public_id: str) -> ContactList:
+    return _one(ContactList, owner, public_id, "List")
+
+
+def get_tag(*, owner: User, public_id: str) -> Tag:
+    return _one(Tag, owner, public_id, "Tag")
+
+
+def get_custom_field(*, owner: User, public_id: str) -> CustomField:
+    return _one(CustomField, owner, public_id, "Custom field")
+
+
+def with_statuses(contacts: QuerySet[Contact], owner: User) -> QuerySet[Contact]:
+    """`contacts` annotated with `effective_<channel>_status`: what the suppression list (the tenant's or
+    everyone's) says of the contact's address when it is there, else the stored status. In the same query."""
+    annotations: dict[str, Any] = {}
+    for channel, field in STATUS_FIELDS.items():
+        reason = Suppression.objects.filter(
+            Q(user=owner) | Q(user__isnull=True),
+            channel=channel,
+            address=OuterRef("email" if channel == "email" else "phone"),
+        ).values("reason")[:1]
+        mapped = Case(
+            *(When(Q(reason=r), then=Value(status.value)) for r, status in SUPPRESSION_STATUS.items()),
+            output_field=CharField(),
+        )
+        annotations[f"effective_{channel}_status"] = Coalesce(
+            Subquery(reason.annotate(status=mapped).values("status")[:1]), field, output_field=CharField()
+        )
+    return contacts.annotate(**annotations)
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    search: str = ""  # an email, phone or name prefix, or a contact's public id
+    list_id: str = ""  # a list's public id
+    tag: str = ""  # a tag's public id or name
+    status: str = ""  # with `channel`: the contact's effective status there
+    channel: str = "email"
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    contacts: list[Contact]
+    next: int | None  # the cursor of the next page; None on the last
+
+
+def _searched(contacts: QuerySet[Contact], text: str) -> QuerySet[Contact]:
+    text = text.strip()
+    if not text:
+        return contacts
+    if is_public_id(text, "contact"):
+        return contacts.filter(public_id=text)
+    if "@" in text:
+        return contacts.filter(email__startswith=text.lower())
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if text[0] in "+0123456789" and digits:
+        return contacts.filter(phone__startswith=f"+{digits}")
+    return contacts.filter(
+        Q(email__startswith=text.lower()) | Q(first_name__istartswith=text) | Q(last_name__istartswith=text)
+    )
+
+
+def matching_contacts(*, owner: User, wanted: ContactFilter) -> QuerySet[Contact]:
+    """The tenant's contacts matching `wanted`, with their effective statuses; unordered."""
+    contacts = with_statuses(Contact.objects.for_tenant(owner), owner)
+    contacts = _searched(contacts, wanted.search)
+    if wanted.list_id:
+        contacts = contacts.filter(lists__public_id=wanted.list_id, lists__owner=owner)
+    if wanted.tag:
+        key = "tags__public_id" if is_public_id(wanted.tag, "tag") else "tags__name"
+        contacts = contacts.filter(**{key: wanted.tag.strip(), "tags__owner": owner})
+    if wanted.status:
+        if wanted.status not in ContactStatus.values:
+            raise ValidationFailed.single("status", f"Unknown status {wanted.status!r}.")
+        if wanted.channel not in STATUS_FIELDS:
+            raise ValidationFailed.single("channel", f"Unknown channel {wanted.channel!r}.")
+        contacts = contacts.filter(**{f"effective_{wanted.channel}_status": wanted.status})
+    return contacts
+
+
+def contacts_page(*, owner: User, wanted: ContactFilter, after: int | None = None, size: int = 50) -> ContactPage:
+    """One page of the tenant's contacts matching `wanted`, newest first, after the cursor `after`, with their
+    lists and tags: three queries whatever the page size or the tenant's number of contacts (keyset on the
+    (owner, id) index, never an OFFSET or a COUNT)."""
+    size = max(1, min(size, MAX_PAGE))
+    contacts = matching_contacts(owner=owner, wanted=wanted)
+    if after is not None:
+        contacts = contacts.filter(id__lt=after)
+    rows = list(contacts.order_by("-id").prefetch_related("lists", "tags")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return ContactPage(contacts=rows, next=rows[-1].pk if more else None)
+
+
+def custom_field_names(*, owner: User) -> dict[str, str]:
+    """The tenant's custom fields: public id → name (one query), for `contact_data`."""
+    return dict(CustomField.objects.for_tenant(owner).values_list("public_id", "name"))
+
+
+def contact_data(contact: Contact, names: dict[str, str]) -> dict[str, Any]:
+    """`contact` as plain data for a template (campaigns.rendering.contact_context): its fields, and its custom
+    values keyed by field name (`names` from custom_field_names; a value of a field since deleted is left out)."""
+    data: dict[str, Any] = {f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "company")}
+    data["custom"] = {names[key]: value for key, value in contact.custom.items() if key in names}
+    return data
