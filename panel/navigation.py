@@ -1,8 +1,7 @@
 """The panel's navigation, written once: base.html renders it with `{% panel_navigation %}`.
 
 An entry whose URL name does not resolve (yet) is left out, so a page appears in the navigation the moment its
-URL exists: Contacts and Webhooks are listed ahead of their pages. To add a page, add its entry here (and its
-URL in panel/urls.py); nothing in the templates changes.
+URL exists. To add a page, add its entry here (and its URL in panel/urls.py); nothing in the templates changes.
 """
 
 from __future__ import annotations

@@ -8,7 +8,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from panel.forms import PanelLoginForm
-from panel.views import account, credits, dashboard, devices, gateways, history, keys, send, webhooks
+from panel.views import (
+    account,
+    audience,
+    contacts,
+    credits,
+    dashboard,
+    devices,
+    gateways,
+    history,
+    keys,
+    send,
+    webhooks,
+)
 
 app_name = "panel"
 urlpatterns = [
@@ -35,6 +47,21 @@ urlpatterns = [
     path("history/<uuid:uid>/", history.message_detail, name="message"),
     path("history/<uuid:uid>/cancel/", history.cancel_message, name="cancel-message"),
     path("history/<uuid:uid>/retry/", history.retry_message, name="retry-message"),
+    # ---------------------------------------------------------------- contacts, lists, tags, custom fields
+    path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/add/", contacts.add_contact, name="add-contact"),
+    path("contacts/bulk/", contacts.bulk_contacts, name="bulk-contacts"),
+    path("contacts/lists/", audience.list_page, name="contact-lists"),
+    path("contacts/lists/<str:public_id>/", audience.edit_list, name="edit-list"),
+    path("contacts/lists/<str:public_id>/delete/", audience.delete_list, name="delete-list"),
+    path("contacts/tags/", audience.tag_page, name="contact-tags"),
+    path("contacts/tags/<str:public_id>/", audience.rename_tag, name="rename-tag"),
+    path("contacts/tags/<str:public_id>/delete/", audience.delete_tag, name="delete-tag"),
+    path("contacts/fields/", audience.custom_field_page, name="custom-fields"),
+    path("contacts/fields/<str:public_id>/", audience.edit_custom_field, name="edit-custom-field"),
+    path("contacts/fields/<str:public_id>/delete/", audience.delete_custom_field, name="delete-custom-field"),
+    path("contacts/<str:public_id>/", contacts.edit_contact, name="edit-contact"),
+    path("contacts/<str:public_id>/delete/", contacts.delete_contact, name="delete-contact"),
     # ---------------------------------------------------------------- gateways → Android (devices)
     path("gateway/android/devices/", devices.device_list, name="devices"),
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),

@@ -1,8 +1,8 @@
 """The tenant panel's views, one module per area; every name a URL uses is re-exported here.
 
-Areas: dashboard, send, history, devices, webhooks, keys, gateways, credits, account (and the password reset). A
-view is thin: it reads through selectors (scoped to the signed-in tenant), writes through services, renders a
-template that extends templates/panel/base.html.
+Areas: dashboard, send, history, contacts and the audience (lists, tags, custom fields), devices, webhooks, keys,
+gateways, credits, account (and the password reset). A view is thin: it reads through selectors (scoped to the
+signed-in tenant), writes through services, renders a template that extends templates/panel/base.html.
 """
 
 from panel.views.account import (
@@ -18,6 +18,18 @@ from panel.views.account import (
     enrol_totp,
     update_profile,
 )
+from panel.views.audience import (
+    custom_field_page,
+    delete_custom_field,
+    delete_list,
+    delete_tag,
+    edit_custom_field,
+    edit_list,
+    list_page,
+    rename_tag,
+    tag_page,
+)
+from panel.views.contacts import add_contact, bulk_contacts, contact_list, delete_contact, edit_contact
 from panel.views.credits import credits_page, export_ledger
 from panel.views.dashboard import home
 from panel.views.devices import add_device, device_list, device_profile, revoke_device
@@ -51,22 +63,33 @@ __all__ = [
     "PasswordResetDoneView",
     "PasswordResetView",
     "account_page",
+    "add_contact",
     "add_device",
     "add_gateway",
     "add_webhook",
     "api_key_list",
+    "bulk_contacts",
     "bulk_review",
     "bulk_upload",
     "cancel_message",
     "change_email",
     "change_password",
+    "contact_list",
     "create_api_key",
     "credit_alerts",
     "credits_page",
+    "custom_field_page",
+    "delete_contact",
+    "delete_custom_field",
+    "delete_list",
+    "delete_tag",
     "delete_webhook",
     "device_list",
     "device_profile",
     "disable_totp",
+    "edit_contact",
+    "edit_custom_field",
+    "edit_list",
     "edit_webhook",
     "end_other_sessions",
     "enrol_totp",
@@ -77,9 +100,11 @@ __all__ = [
     "gateway_session",
     "history_list",
     "home",
+    "list_page",
     "message_detail",
     "remove_gateway",
     "rename_api_key",
+    "rename_tag",
     "resend_webhook",
     "retry_message",
     "revoke_api_key",
@@ -91,6 +116,7 @@ __all__ = [
     "send_whatsapp",
     "set_default_gateway",
     "sms_counter",
+    "tag_page",
     "test_gateway",
     "test_webhook",
     "update_profile",

@@ -27,9 +27,11 @@ def test_the_navigation_names_every_built_page_and_marks_the_current_one(panel):
     assert 'href="/gateway/android/devices/" aria-current="page"' in nav
 
 
-def test_a_page_whose_url_does_not_exist_yet_is_not_in_the_navigation(panel):
+def test_contacts_is_in_the_navigation_after_history_and_links_to_the_contacts_page(panel):
     html = panel.get("/", secure=True).content.decode()
-    assert "Contacts" not in html
+    nav = html[html.index('<nav class="nav"') : html.index("</nav>")]
+    assert '<a href="/contacts/"' in nav and ">Contacts</a>" in nav
+    assert nav.index(">History<") < nav.index(">Contacts<") < nav.index(">Gateways<")
 
 
 def test_every_panel_page_runs_only_the_projects_own_scripts_and_styles(panel):

@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey
+from contacts import services as contacts
+from contacts.models import Contact, ContactList, CustomField, Tag
 from devices import services as devices
 from gateways.models import Gateway
 from messaging.models import Message
@@ -60,7 +62,17 @@ def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
         "gateway": Gateway.objects.get(owner=alice.user, identifier="email-console"),
         "key": ApiKey.objects.get(user=alice.user),
         **_alice_webhook(alice),
+        **_alice_audience(alice),
     }
+
+
+def _alice_audience(alice: Tenant) -> dict[str, Any]:
+    contact_list = contacts.create_list(owner=alice.user, name="Customers")
+    contact = contacts.create_contact(owner=alice.user, email="dave@example.com", lists=[contact_list.public_id],
+                                      tags=["vip"])  # fmt: skip
+    field = contacts.create_custom_field(owner=alice.user, name="Seats", type="number")
+    return {"contact": contact, "contact_list": contact_list, "tag": Tag.objects.get(owner=alice.user),
+            "custom_field": field}  # fmt: skip
 
 
 def _alice_webhook(alice: Tenant) -> dict[str, Any]:
@@ -124,6 +136,20 @@ OBJECTS |= {
     "panel:rename-api-key": (as_bob_in_the_panel, lambda w: {"prefix": w["key"].prefix}, ("get", "post")),
     "panel:revoke-api-key": (as_bob_in_the_panel, lambda w: {"prefix": w["key"].prefix}, ("post",)),
 }
+# The panel's audience pages: a contact, a list, a tag, a custom field, each named by its public id.
+OBJECTS |= {
+    name: (as_bob_in_the_panel, lambda w, kind=kind: {"public_id": w[kind].public_id}, ("get", "post"))
+    for name, kind in {
+        "panel:edit-contact": "contact",
+        "panel:delete-contact": "contact",
+        "panel:edit-list": "contact_list",
+        "panel:delete-list": "contact_list",
+        "panel:rename-tag": "tag",
+        "panel:delete-tag": "tag",
+        "panel:edit-custom-field": "custom_field",
+        "panel:delete-custom-field": "custom_field",
+    }.items()
+}
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
 # A password-reset link names an account by its signed token, not by an id a tenant could swap; a wrong or spent
 # token is refused (tests/panel/test_password_reset.py).
@@ -163,6 +189,15 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
     webhook = (endpoint.url, endpoint.enabled, endpoint.secrets, Delivery.objects.count())
     gateway = Gateway.objects.filter(pk=world["gateway"].pk).values_list("name", "is_default", "status").first()
     key = ApiKey.objects.filter(pk=world["key"].pk).values_list("name", "revoked_at").first()
+    contact = Contact.objects.filter(pk=world["contact"].pk).values_list("email", "first_name").first()
+    audience = (
+        contact,
+        list(Contact.lists.through.objects.values_list("contact_id", "contactlist_id")),
+        list(Contact.tags.through.objects.values_list("contact_id", "tag_id")),
+        list(ContactList.objects.values_list("name", flat=True)),
+        list(Tag.objects.values_list("name", flat=True)),
+        list(CustomField.objects.values_list("name", "choices")),
+    )
     return (
         message.status,
         device.is_active,
@@ -172,4 +207,5 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
         *webhook,
         gateway,
         key,
+        audience,
     )
