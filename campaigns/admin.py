@@ -1,20 +1,23 @@
 """Template admin: every save checked and written by campaigns.services (placeholders, the channel's fields,
-header line breaks), removal (one or "delete selected") through the service, and a preview with sample contact data."""
+header line breaks), removal (one or "delete selected") through the service, and a preview with sample contact data.
+
+Campaign admin: every tenant's campaigns with their counters, read-only (campaigns are built through the services:
+the panel's wizard, the API), and the actions start, pause, resume and cancel through the services."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from campaigns import services
-from campaigns.models import Template
+from campaigns.models import Campaign, Template
 from campaigns.rendering import PlaceholderError
-from xsender.errors import ValidationFailed
+from xsender.errors import Conflict, DomainError, ValidationFailed
 
 FIXED = ("owner", "channel")  # update_template cannot change them: read-only once the template exists
 SAMPLE_CONTACT = {
@@ -88,8 +91,84 @@ class TemplateAdmin(admin.ModelAdmin):
         obj.pk, obj.public_id = created.pk, created.public_id
 
     def delete_model(self, request: HttpRequest, obj: Template) -> None:
-        services.delete_template(template=obj)
+        try:
+            services.delete_template(template=obj)
+        except Conflict as exc:
+            self.message_user(request, f"{obj}: {exc.message}", level=messages.ERROR)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
         for template in queryset:
-            services.delete_template(template=template)
+            self.delete_model(request, template)
+
+
+CAMPAIGN_FIELDS = (
+    "public_id",
+    "owner",
+    "name",
+    "channel",
+    "status",
+    "last_error",
+    "template",
+    "gateway_identifier",
+    "include_lists",
+    "include_tags",
+    "exclude_lists",
+    "exclude_tags",
+    "schedule_at",
+    "throttle",
+    "recipients_count",
+    "messages_count",
+    "skipped_count",
+    "cost",
+    "started_at",
+    "fanned_out_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_id", "owner", "channel", "status", "recipients_count", "messages_count")
+    list_filter = ("status", "channel", ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "public_id", "owner__email")
+    list_select_related = ("owner",)
+    fields = CAMPAIGN_FIELDS
+    readonly_fields = CAMPAIGN_FIELDS
+    actions = ("start", "pause", "resume", "cancel")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Campaign | None = None) -> bool:
+        return False  # a started campaign's recipients are the record of who got a message; cancel instead
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Campaign], act: Any, done: str) -> None:
+        changed = 0
+        for campaign in queryset:
+            try:
+                act(campaign=campaign)
+                changed += 1
+            except DomainError as exc:
+                self.message_user(request, f"{campaign}: {exc.message}", level=messages.ERROR)
+        if changed:
+            self.message_user(request, f"{changed} campaign(s) {done}.", level=messages.SUCCESS)
+
+    @admin.action(description="Start selected campaigns now", permissions=["change"])
+    def start(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._each(request, queryset, services.start_campaign, "started")
+
+    @admin.action(description="Pause selected campaigns", permissions=["change"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._each(request, queryset, services.pause_campaign, "paused")
+
+    @admin.action(description="Resume selected campaigns", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._each(request, queryset, services.resume_campaign, "resumed")
+
+    @admin.action(
+        description="Cancel selected campaigns (queued messages withdrawn and refunded)", permissions=["change"]
+    )
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._each(request, queryset, services.cancel_campaign, "cancelled")

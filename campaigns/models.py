@@ -1,5 +1,5 @@
-"""Templates: reusable content per channel, with placeholders (campaigns.rendering). Campaigns and senders
-are still to come (issue 13)."""
+"""Templates (reusable content per channel, with placeholders: campaigns.rendering) and campaigns (a template
+sent to an audience of contacts, one message per contact: CampaignRecipient). Senders are still to come."""
 
 from __future__ import annotations
 
@@ -42,3 +42,100 @@ class Template(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.channel})"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Campaign(models.Model):
+    """A template sent to an audience. Every write goes through campaigns.services (docs/campaigns.md).
+
+    The audience: contacts in any `include_lists` or with any `include_tags`, minus those in `exclude_lists` or
+    with `exclude_tags` (segments join here when they land: include/exclude segment fields, resolved in the
+    same statement). It is resolved once, when the campaign starts, into CampaignRecipient rows."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=public_id_default("campaign"), editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    gateway_identifier = models.CharField(
+        max_length=100, blank=True, help_text="One of the owner's gateways; empty = the default gateway."
+    )
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="campaigns")
+    include_lists = models.ManyToManyField("contacts.ContactList", blank=True, related_name="+")
+    include_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
+    exclude_lists = models.ManyToManyField("contacts.ContactList", blank=True, related_name="+")
+    exclude_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
+    schedule_at = models.DateTimeField(null=True, blank=True, help_text="Empty = as soon as it is started.")
+    throttle = models.PositiveIntegerField(null=True, blank=True, help_text="Messages per minute; empty = no limit.")
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    last_error = models.CharField(max_length=500, blank=True, help_text="Why it stopped on its own (credit …).")
+    # Counters: recipients resolved, messages created, recipients skipped (an address refused since), credits.
+    recipients_count = models.PositiveIntegerField(default=0)
+    messages_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    cost = models.PositiveIntegerField(default=0)
+    # Throttle anchor: the recipient at `pace_position` goes at `pace_from`, each later one by its position.
+    pace_from = models.DateTimeField(null=True, blank=True, editable=False)
+    pace_position = models.PositiveIntegerField(default=0, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Last fan-out chunk.")
+    fanned_out_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When every recipient had its message (or was skipped)."
+    )
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_field = "owner"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="campaign_owner_page"),
+            models.Index(
+                fields=["status", "schedule_at"],
+                condition=models.Q(status__in=["scheduled", "sending"]),
+                name="campaign_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignRecipient(models.Model):
+    """One contact of a campaign's audience: the record that makes every contact get exactly one message.
+    `message_uid` is set in the transaction that creates the message; `skipped` names why a contact got none
+    (its address was suppressed or refused after the audience was resolved)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(help_text="Order in the audience (by contact), for the throttle.")
+    message_uid = models.UUIDField(null=True, blank=True)
+    skipped = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "contact"], name="campaign_recipient_once"),
+        ]
+        indexes = [
+            # The fan-out's "next recipients without a message".
+            models.Index(
+                fields=["campaign", "position"],
+                condition=models.Q(message_uid__isnull=True, skipped=""),
+                name="campaign_recipient_todo",
+            ),
+            models.Index(fields=["message_uid"], name="campaign_recipient_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.contact_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from campaigns.models import Template
+from campaigns.models import Campaign, Template
 from xsender.errors import NotFound
 from xsender.public_ids import is_public_id
 
@@ -24,3 +24,18 @@ def template_of(*, user: User, public_id: str) -> Template:
     if template is None:
         raise NotFound("Template not found.")
     return template
+
+
+def campaigns_of(user: User, *, status: str | None = None) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.for_tenant(user).select_related("template")
+    return campaigns.filter(status=status) if status else campaigns
+
+
+def campaign_of(*, user: User, public_id: str) -> Campaign:
+    """The tenant's campaign `public_id` (`campaign_…`); NotFound for a malformed, missing or foreign id."""
+    campaign = None
+    if is_public_id(public_id, "campaign"):
+        campaign = Campaign.objects.for_tenant(user).filter(public_id=public_id).first()
+    if campaign is None:
+        raise NotFound("Campaign not found.")
+    return campaign

@@ -1,4 +1,5 @@
-"""Every state change of templates (create, update, delete) and their rendering for a contact or a preview.
+"""Every state change of templates (create, update, delete) and their rendering for a contact or a preview;
+of campaigns (create, update, schedule, start, pause, resume, cancel: docs/campaigns.md).
 
 Each field's placeholders are checked on save (campaigns.rendering), so rendering a saved template never
 fails. Errors are ValidationFailed naming the field (`subject`, `whatsapp_template.components.0.text` …).
@@ -9,20 +10,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import idna
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template import Context
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import CHANNELS, User
-from campaigns.models import Template
-from campaigns.rendering import PlaceholderError, check_source, contact_context, render_source
+from campaigns import fanout, jobs
+from campaigns.content import Rendered, render_template
+from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
+from campaigns.rendering import PlaceholderError, check_source
+from contacts.models import ContactList, Tag
+from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
+from messaging.models import Message, Status
+from messaging.services import cancel_messages, check_plan
 from messaging.validation import HEADER_BREAKS, LIMITS, normalise_email
-from xsender.errors import FieldError, ValidationFailed
+from xsender.errors import Conflict, FieldError, GatewayNotFound, ValidationFailed
+from xsender.public_ids import is_public_id
 
 # Which content fields each channel uses; any other content field must stay empty.
 CHANNEL_FIELDS: dict[str, tuple[str, ...]] = {
@@ -47,20 +56,6 @@ MAX_WHATSAPP_TEMPLATE = 64_000  # characters of its JSON form
 # Meta's rules: template names are lower case, digits and underscores; languages are codes such as en or en_US.
 WHATSAPP_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 WHATSAPP_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
-
-
-@dataclass
-class Rendered:
-    """A template rendered for one contact: the email parts, or the body / the WhatsApp Cloud template."""
-
-    channel: str
-    subject: str = ""
-    html: str = ""
-    text: str = ""
-    from_name: str = ""
-    reply_to: str = ""
-    body: str = ""
-    whatsapp_template: dict[str, Any] | None = None
 
 
 def _text_errors(name: str, value: Any) -> list[FieldError]:
@@ -218,40 +213,11 @@ def update_template(*, template: Template, **changes: Any) -> Template:
 
 
 def delete_template(*, template: Template) -> None:
+    """Raises Conflict while a campaign uses the template (its messages are rendered from it)."""
+    used = template.campaigns.count()
+    if used:
+        raise Conflict(f"{used} campaign(s) use this template: delete them first, or keep the template.")
     template.delete()
-
-
-def _render(template: Template, context: Context) -> Rendered:
-    if template.channel == "email":
-        return Rendered(
-            channel="email",
-            subject=render_source(template.subject, context, header=True),
-            html=render_source(template.html, context, html=True),
-            text=render_source(template.text, context),
-            from_name=template.from_name,
-            reply_to=template.reply_to,
-        )
-    if template.whatsapp_template:
-        return Rendered(channel=template.channel, whatsapp_template=_render_json(template.whatsapp_template, context))
-    return Rendered(channel=template.channel, body=render_source(template.body, context))
-
-
-def _render_json(value: Any, context: Context) -> Any:
-    if isinstance(value, str):  # Meta refuses line breaks in template parameters: a contact's become spaces
-        return render_source(value, context, header=True)
-    if isinstance(value, Mapping):
-        return {k: _render_json(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render_json(v, context) for v in value]
-    return value
-
-
-def render_template(*, template: Template, contact: Mapping[str, Any], unsubscribe_url: str = "") -> Rendered:
-    """`template` filled with `contact`'s data (a plain dict: first_name, last_name, email, phone, company and
-    custom: {field: value}); values that are not plain data render as nothing. HTML escapes the contact's data;
-    text, SMS and WhatsApp keep it; the subject has its line breaks flattened. Never raises for a saved
-    template (its placeholders were checked on save)."""
-    return _render(template, contact_context(contact, unsubscribe_url=unsubscribe_url))
 
 
 PREVIEW_UNSUBSCRIBE_URL = "https://example.com/unsubscribe/preview"
@@ -262,3 +228,257 @@ def preview_template(
 ) -> Rendered:
     """What `template` looks like for `data` (a chosen contact's data, or sample data typed in the editor)."""
     return render_template(template=template, contact=data, unsubscribe_url=unsubscribe_url)
+
+
+# ---------------------------------------------------------------- campaigns
+
+AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
+CAMPAIGN_FIELDS = ("name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS)
+EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+
+@dataclass
+class CampaignInput:
+    """A campaign's fields as checked: the owner's own objects, resolved from public ids."""
+
+    name: str
+    template: Template
+    gateway_identifier: str
+    schedule_at: datetime | None
+    throttle: int | None
+    audience: dict[str, list[Any]]
+
+
+def _owned(owner: User, model: type[ContactList] | type[Tag], field: str, ids: Any) -> tuple[list, list[FieldError]]:
+    """The owner's lists or tags named by public id (tags also by name); another tenant's id is unknown."""
+    if not isinstance(ids, list | tuple) or not all(isinstance(i, str) for i in ids):
+        return [], [{"field": field, "message": "A list of public ids."}]
+    wanted = set(ids)
+    lookup = Q(public_id__in=wanted) | (Q(name__in=wanted) if model is Tag else Q(pk__in=[]))
+    found = list(model.objects.for_tenant(owner).filter(lookup))
+    known = {o.public_id for o in found} | ({o.name for o in found} if model is Tag else set())
+    unknown = sorted(wanted - known)
+    if unknown:
+        return [], [{"field": field, "message": f"Unknown: {', '.join(unknown[:5])}."}]
+    return found, []
+
+
+def _template_errors(owner: User, channel: str, template: Any) -> tuple[Template | None, list[FieldError]]:
+    found = None
+    if isinstance(template, Template):
+        found = template if template.owner_id == owner.pk else None
+    elif isinstance(template, str) and is_public_id(template, "template"):
+        found = Template.objects.for_tenant(owner).filter(public_id=template).first()
+    if found is None:
+        return None, [{"field": "template", "message": "Template not found."}]
+    if found.channel != channel:
+        return None, [{"field": "template", "message": f"A {found.channel} template: choose a {channel} one."}]
+    if found.whatsapp_template:
+        return None, [{"field": "template", "message": "Approved WhatsApp Cloud templates cannot be sent yet."}]
+    return found, []
+
+
+def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    name = values.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or any(c in name for c in HEADER_BREAKS):
+        errors.append({"field": "name", "message": "A name of 1 to 200 characters on one line."})
+    identifier = values.get("gateway_identifier") or ""
+    if identifier and identifier not in gateways_by_identifier(usable_gateways(owner, channel)):
+        errors.append({"field": "gateway_identifier", "message": f"No {channel} gateway {identifier!r}."})
+    at = values.get("schedule_at")
+    if at is not None and (not isinstance(at, datetime) or timezone.is_naive(at)):
+        errors.append({"field": "schedule_at", "message": "A date and time with its time zone, or empty."})
+    throttle = values.get("throttle")
+    if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int) or throttle < 1):
+        errors.append({"field": "throttle", "message": "Messages per minute: a whole number of at least 1, or empty."})
+    return errors
+
+
+def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> CampaignInput:
+    """`values` (CAMPAIGN_FIELDS; lists and tags by public id, the template by public id or instance) checked
+    for `owner`: only the owner's templates, lists, tags and gateways. Raises ValidationFailed naming every bad
+    field."""
+    if channel not in CHANNELS:
+        raise ValidationFailed.single("channel", f"Must be one of: {', '.join(CHANNELS)}.")
+    unknown = sorted(set(values) - set(CAMPAIGN_FIELDS))
+    if unknown:
+        raise ValidationFailed.single(unknown[0], "Not a campaign field.")
+    template, errors = _template_errors(owner, channel, values.get("template"))
+    errors += _setting_errors(owner, channel, values)
+    audience: dict[str, list[Any]] = {}
+    for field in AUDIENCE_FIELDS:
+        model = ContactList if field.endswith("lists") else Tag
+        audience[field], problems = _owned(owner, model, field, values.get(field) or [])
+        errors += problems
+    if errors or template is None:
+        raise ValidationFailed(errors, message=f"{errors[0]['field']}: {errors[0]['message']}")
+    return CampaignInput(
+        name=values["name"].strip(),
+        template=template,
+        gateway_identifier=values.get("gateway_identifier") or "",
+        schedule_at=values.get("schedule_at"),
+        throttle=values.get("throttle"),
+        audience=audience,
+    )
+
+
+def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
+    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle"):
+        setattr(campaign, field, getattr(checked, field))
+    campaign.updated_at = timezone.now()
+    campaign.save()
+    for field, objects in checked.audience.items():
+        getattr(campaign, field).set(objects)
+    return campaign
+
+
+@transaction.atomic
+def create_campaign(*, owner: User, channel: str, **values: Any) -> Campaign:
+    """A Draft campaign of `owner` (CAMPAIGN_FIELDS). Raises ValidationFailed."""
+    checked = check_campaign(owner=owner, channel=channel, values=values)
+    return _apply(Campaign(owner=owner, channel=channel), checked)
+
+
+@transaction.atomic
+def update_campaign(*, campaign: Campaign, **changes: Any) -> Campaign:
+    """Changes a Draft or Scheduled campaign (its channel and owner are fixed); the result is checked whole.
+    Raises Conflict once it has started, ValidationFailed."""
+    campaign = _locked(campaign)
+    if campaign.status not in EDITABLE_STATUSES:
+        raise Conflict(f"The campaign is {campaign.get_status_display().lower()}: it can no longer be changed.")
+    current: dict[str, Any] = {f: getattr(campaign, f) for f in CAMPAIGN_FIELDS if f not in AUDIENCE_FIELDS}
+    current.update({f: [o.public_id for o in getattr(campaign, f).all()] for f in AUDIENCE_FIELDS})
+    checked = check_campaign(owner=campaign.owner, channel=campaign.channel, values={**current, **changes})
+    return _apply(campaign, checked)
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update(of=("self",)).select_related("owner", "template").get(pk=campaign.pk)
+
+
+def _check_ready(campaign: Campaign) -> None:
+    if campaign.status not in EDITABLE_STATUSES:
+        raise Conflict(f"The campaign is {campaign.get_status_display().lower()}: it cannot be started.")
+    if not campaign.include_lists.exists() and not campaign.include_tags.exists():
+        raise ValidationFailed.single("include_lists", "Choose at least one list or tag to send to.")
+    check_plan(principal=campaign.owner, channel=campaign.channel)
+    gateways = usable_gateways(campaign.owner, campaign.channel)
+    if campaign.gateway_identifier not in gateways_by_identifier(gateways) and (
+        campaign.gateway_identifier or default_gateway(gateways) is None
+    ):
+        what = campaign.gateway_identifier or f"default {campaign.channel} gateway"
+        raise GatewayNotFound(f"No {what}: add one or choose another.", field="gateway_identifier")
+
+
+@transaction.atomic
+def schedule_campaign(*, campaign: Campaign, schedule_at: datetime | None = None) -> Campaign:
+    """Draft → Scheduled for `schedule_at` (default: the campaign's own); a time not in the future starts it now
+    (start_campaign). Checks the credit for the audience as it is now (CreditExhausted naming the shortfall);
+    the scheduler starts it when due, and checks again then."""
+    campaign = _locked(campaign)
+    at = schedule_at or campaign.schedule_at
+    if at is None or at <= timezone.now():
+        return start_campaign(campaign=campaign)
+    _check_ready(campaign)
+    fanout.check_credit(campaign, fanout.audience(campaign).count())
+    campaign.status, campaign.schedule_at, campaign.last_error = CampaignStatus.SCHEDULED, at, ""
+    campaign.updated_at = timezone.now()
+    campaign.save(update_fields=["status", "schedule_at", "last_error", "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def start_campaign(*, campaign: Campaign) -> Campaign:
+    """Draft or Scheduled → Sending: resolves the audience into recipients, checks the credit for all of them
+    and queues the fan-out — or, when the credit falls short, raises CreditExhausted naming the shortfall and
+    nothing is written. Also raises Conflict (not startable), ValidationFailed (no audience), GatewayNotFound."""
+    campaign = _locked(campaign)
+    _check_ready(campaign)
+    recipients = fanout.resolve_audience(campaign)
+    fanout.check_credit(campaign, recipients)  # raising rolls back the recipients written above
+    now = timezone.now()
+    campaign.status, campaign.recipients_count, campaign.last_error = CampaignStatus.SENDING, recipients, ""
+    campaign.started_at = campaign.pace_from = campaign.heartbeat_at = campaign.updated_at = now
+    campaign.pace_position = 1
+    campaign.save()
+    jobs.enqueue_fan_out(campaign.pk)
+    return campaign
+
+
+def _withdraw(campaign: Campaign, forget: bool) -> int:
+    """Cancels the campaign's messages no worker or phone has claimed yet (Scheduled, Pending), refunded through
+    messaging.transitions.cancel; a claimed one is left alone. With `forget`, their recipients lose the message
+    so that a resume creates a new one. Returns how many were withdrawn."""
+    queued = list(fanout.queued_messages(campaign).only("pk"))
+    if not queued:
+        return 0
+    cancel_messages(messages=queued)
+    withdrawn = list(
+        Message.objects.filter(pk__in=[m.pk for m in queued], status=Status.CANCELLED).values_list("uid", "cost")
+    )
+    if forget:
+        CampaignRecipient.objects.filter(campaign=campaign, message_uid__in=[u for u, _ in withdrawn]).update(
+            message_uid=None
+        )
+    campaign.messages_count -= len(withdrawn) if forget else 0
+    campaign.cost -= sum(cost for _, cost in withdrawn)
+    return len(withdrawn)
+
+
+@transaction.atomic
+def pause_campaign(*, campaign: Campaign) -> Campaign:
+    """Sending → Paused: no further chunk runs (it takes the campaign's lock and sees the status), and the
+    campaign's messages not yet claimed are withdrawn and refunded; resume creates them again. Raises Conflict."""
+    campaign = _locked(campaign)
+    if campaign.status != CampaignStatus.SENDING:
+        raise Conflict(f"Only a sending campaign can be paused; this one is {campaign.get_status_display().lower()}.")
+    _withdraw(campaign, forget=True)
+    campaign.status, campaign.updated_at, campaign.fanned_out_at = CampaignStatus.PAUSED, timezone.now(), None
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def resume_campaign(*, campaign: Campaign) -> Campaign:
+    """Paused → Sending from the first recipient without a message (the throttle counts from now). Checks the
+    credit for the recipients left (CreditExhausted naming the shortfall). A campaign the scheduler could not
+    start is started (start_campaign). Raises Conflict."""
+    campaign = _locked(campaign)
+    if campaign.status != CampaignStatus.PAUSED:
+        raise Conflict(f"Only a paused campaign can be resumed; this one is {campaign.get_status_display().lower()}.")
+    if campaign.started_at is None:  # paused by the scheduler before it could start (credit, gateway): start now
+        Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SCHEDULED)
+        return start_campaign(campaign=campaign)
+    todo = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=True, skipped="")
+    fanout.check_credit(campaign, todo.count())
+    now = timezone.now()
+    campaign.status, campaign.last_error = CampaignStatus.SENDING, ""
+    campaign.pace_from = campaign.heartbeat_at = campaign.updated_at = now
+    campaign.pace_position = todo.order_by("position").values_list("position", flat=True).first() or 1
+    campaign.save()
+    jobs.enqueue_fan_out(campaign.pk)
+    return campaign
+
+
+@transaction.atomic
+def cancel_campaign(*, campaign: Campaign) -> Campaign:
+    """Any campaign not yet finished → Cancelled: no further chunk runs; its messages not yet claimed by a
+    worker or phone are cancelled and refunded (those claimed go on). Raises Conflict when already Sent or
+    Cancelled."""
+    campaign = _locked(campaign)
+    if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
+        raise Conflict(f"The campaign is already {campaign.get_status_display().lower()}.")
+    _withdraw(campaign, forget=False)
+    campaign.status = CampaignStatus.CANCELLED
+    campaign.finished_at = campaign.updated_at = timezone.now()
+    campaign.save()
+    return campaign
+
+
+def delete_campaign(*, campaign: Campaign) -> None:
+    """Removes a campaign that never started (Draft, Scheduled). Raises Conflict otherwise: its recipients are
+    the record of who got a message."""
+    if campaign.status not in EDITABLE_STATUSES:
+        raise Conflict("Only a draft or scheduled campaign can be deleted; cancel it instead.")
+    campaign.delete()

@@ -1,0 +1,266 @@
+"""A campaign's audience and its fan-out into messages (docs/campaigns.md, "Fan-out and exactly once").
+
+The audience is resolved once, when the campaign starts, into CampaignRecipient rows (one INSERT … SELECT).
+Each chunk then runs in one transaction that holds the campaign's row lock: it takes the next recipients without
+a message, renders the template for each, accepts them through messaging.services.accept_messages (charged and
+inserted all-or-nothing) and writes each message's uid on its recipient. A worker killed anywhere leaves either
+the whole chunk (messages, charge, uids) or nothing of it: the next run starts exactly where the last commit
+stopped, so every contact gets exactly one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from accounts import services as accounts
+from accounts.models import UNLIMITED
+from campaigns.content import render_template
+from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
+from contacts.models import Contact, ContactStatus
+from contacts.selectors import contact_data, custom_field_names, with_statuses
+from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
+from messaging.models import Message, Source, Status
+from messaging.segments import sms_segments
+from messaging.services import accept_messages
+from xsender.errors import CreditExhausted, DomainError, GatewayNotFound, Rejected, ValidationFailed
+
+logger = logging.getLogger(__name__)
+CHUNK = 1000
+MAX_SKIP_ROUNDS = 20  # a chunk whose items keep being refused one by one gives up and pauses the campaign
+
+ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
+
+
+# ---------------------------------------------------------------- the audience
+
+
+def audience(campaign: Campaign) -> QuerySet[Contact]:
+    """The campaign's contacts: in an included list or with an included tag, in no excluded list and with no
+    excluded tag, with the channel's address, and subscribed there (contacts.selectors.with_statuses: the
+    suppression list counts, the tenant's and the global one). Distinct by construction (`pk IN`), unordered.
+    Segments will add their own include/exclude conditions here."""
+    owner = campaign.owner
+    lists, tags = Contact.lists.through.objects, Contact.tags.through.objects
+
+    def in_lists(ids: Any) -> Q:
+        return Q(pk__in=lists.filter(contactlist__in=ids, contactlist__owner=owner).values("contact_id"))
+
+    def with_tags(ids: Any) -> Q:
+        return Q(pk__in=tags.filter(tag__in=ids, tag__owner=owner).values("contact_id"))
+
+    contacts = with_statuses(Contact.objects.for_tenant(owner), owner)
+    contacts = contacts.filter(in_lists(campaign.include_lists.all()) | with_tags(campaign.include_tags.all()))
+    contacts = contacts.exclude(in_lists(campaign.exclude_lists.all())).exclude(with_tags(campaign.exclude_tags.all()))
+    address = ADDRESS[campaign.channel]
+    return contacts.exclude(**{address: ""}).filter(
+        **{f"effective_{campaign.channel}_status": ContactStatus.SUBSCRIBED}
+    )
+
+
+def resolve_audience(campaign: Campaign) -> int:
+    """Writes the audience as the campaign's recipients, numbered by contact (one statement); returns how many
+    the campaign has. Idempotent: a contact already a recipient stays as it is."""
+    sql, params = audience(campaign).order_by().values_list("pk", flat=True).query.sql_with_params()
+    table = CampaignRecipient._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (campaign_id, contact_id, position, skipped) "  # noqa: S608 — constant SQL
+            f"SELECT %s, a.pk, row_number() OVER (ORDER BY a.pk), '' FROM ({sql}) a "
+            "ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+            [campaign.pk, *params],
+        )
+    return CampaignRecipient.objects.filter(campaign=campaign).count()
+
+
+def unit_cost(template: Template) -> int:
+    """Credits one message of `template` costs, as estimated before rendering: 1 for email and WhatsApp, the
+    segments of the template's own body for SMS (a contact's data may make a message longer: the chunk that
+    renders it charges the real cost)."""
+    return sms_segments(template.body) if template.channel == "sms" else 1
+
+
+def check_credit(campaign: Campaign, recipients: int) -> None:
+    """Raises CreditExhausted naming the shortfall when the owner's balance does not cover `recipients`
+    messages of the campaign's template. Admin and unlimited accounts pass."""
+    if campaign.owner.is_superuser or not recipients:
+        return
+    balance = accounts.balances(campaign.owner)[campaign.channel]
+    needed = recipients * unit_cost(campaign.template)
+    if balance != UNLIMITED and balance < needed:
+        raise CreditExhausted(
+            f"Not enough {campaign.channel} credit for this campaign: {needed} needed for {recipients} recipients, "
+            f"{balance} available — {needed - balance} short. Buy more credit or narrow the audience.",
+            field="credits",
+        )
+
+
+# ---------------------------------------------------------------- one chunk
+
+
+def _send_at(campaign: Campaign, position: int) -> datetime | None:
+    """The throttle: the recipient at `position` leaves (position - anchor) // per-minute minutes after the
+    anchor (the start, or the resume). None = now."""
+    if not campaign.throttle or campaign.pace_from is None:
+        return None
+    minutes = max(0, position - campaign.pace_position) // campaign.throttle
+    return campaign.pace_from + timedelta(minutes=minutes) if minutes else None
+
+
+def _item(campaign: Campaign, contact: dict[str, Any], position: int) -> Item:
+    rendered = render_template(template=campaign.template, contact=contact)
+    common = {"gateway": campaign.gateway_identifier, "schedule_at": _send_at(campaign, position)}
+    if campaign.channel == "email":
+        return EmailItem(
+            recipient=contact["email"],
+            subject=rendered.subject,
+            body=rendered.html or rendered.text,
+            sender_name=rendered.from_name,
+            reply_to=rendered.reply_to,
+            **common,
+        )
+    if campaign.channel == "sms":
+        return SmsItem(recipient=contact["phone"], body=rendered.body, sms_type="marketing", **common)
+    return WhatsAppItem(recipient=contact["phone"], body=rendered.body, **common)
+
+
+def _still_reachable(campaign: Campaign, rows: list[CampaignRecipient]) -> dict[int, Contact]:
+    """The chunk's contacts that still have the channel's address and are still subscribed (a status or a
+    suppression may have changed since the audience was resolved), in one query."""
+    channel = campaign.channel
+    contacts = with_statuses(Contact.objects.filter(pk__in=[r.contact_id for r in rows]), campaign.owner)
+    return {
+        c.pk: c for c in contacts if getattr(c, ADDRESS[channel]) and c.status_for(channel) == ContactStatus.SUBSCRIBED
+    }
+
+
+def _skip(rows: list[CampaignRecipient], reason: str) -> None:
+    if rows:
+        CampaignRecipient.objects.filter(pk__in=[r.pk for r in rows]).update(skipped=reason[:255])
+
+
+def _refused(error: DomainError, size: int) -> dict[int, str]:
+    """Per-item refusals of the send path (index → reason); empty when the error is about the whole chunk."""
+    if isinstance(error, ValidationFailed):
+        found = {e["index"]: f"{e.get('field', '')}: {e.get('message', '')}" for e in error.errors if "index" in e}
+        return found if len(found) == len(error.errors) else {}
+    if isinstance(error, Rejected) and error.index is not None and error.index < size:
+        return {error.index: error.message}
+    return {}
+
+
+def _accept(campaign: Campaign, rows: list[CampaignRecipient], items: list[Item]) -> tuple[list, list[Message]]:
+    """Accepts the chunk; an item the send path refuses (a rendered text too long, an address suppressed a
+    moment ago) is skipped alone and the rest is tried again. Raises the error that concerns the whole chunk
+    (credit, gateway)."""
+    for _ in range(MAX_SKIP_ROUNDS):
+        if not items:
+            return rows, []
+        try:
+            with transaction.atomic():
+                messages = accept_messages(
+                    principal=campaign.owner,
+                    channel=campaign.channel,
+                    items=items,
+                    source=Source.CAMPAIGN,
+                    max_items=len(items),
+                )
+            return rows, messages
+        except (ValidationFailed, Rejected) as error:
+            refused = _refused(error, len(items))
+            if not refused:
+                raise
+            _skip([rows[i] for i in refused], next(iter(refused.values())))
+            keep = [i for i in range(len(items)) if i not in refused]
+            rows, items = [rows[i] for i in keep], [items[i] for i in keep]
+    raise Rejected("Too many recipients of this chunk were refused by the send path.")
+
+
+_RECORD = """
+UPDATE {table} r SET message_uid = v.uid FROM unnest(%s::bigint[], %s::uuid[]) AS v(id, uid)
+WHERE r.id = v.id AND r.message_uid IS NULL
+"""
+
+
+def _record(rows: list[CampaignRecipient], messages: list[Message]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD.format(table=CampaignRecipient._meta.db_table),
+            [[r.pk for r in rows], [m.uid for m in messages]],
+        )
+
+
+def _stop(campaign: Campaign, status: str, error: str = "") -> None:
+    Campaign.objects.filter(pk=campaign.pk).update(status=status, last_error=error[:500], updated_at=timezone.now())
+
+
+def queued_messages(campaign: Campaign) -> QuerySet[Message]:
+    """The campaign's messages still waiting for a worker or phone (Scheduled, Pending)."""
+    uids = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=False).values("message_uid")
+    return Message.objects.filter(uid__in=uids, status__in=[Status.SCHEDULED, Status.PENDING])
+
+
+def finish_if_sent(campaign: Campaign) -> bool:
+    """Sending → Sent once every recipient has its message and none of them is still queued (a throttled
+    campaign's scheduled messages keep it Sending, so it can still be paused or cancelled). The caller holds
+    the campaign's lock."""
+    if campaign.fanned_out_at is None or queued_messages(campaign).exists():
+        return False
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT, finished_at=now, updated_at=now)
+    return True
+
+
+def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
+    """Creates the messages of the next `size` recipients without one, in one transaction under the campaign's
+    row lock (pause and cancel take the same lock, so no chunk runs after them). Returns how many recipients it
+    settled (0: none was left: the fan-out is done), or None when the campaign is not Sending (paused,
+    cancelled, gone — or paused now because the credit or the gateway failed the chunk)."""
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",)).select_related("owner", "template").filter(pk=campaign_id)
+        )
+        campaign = campaign.first()
+        if campaign is None or campaign.status != CampaignStatus.SENDING:
+            return None
+        todo = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=True, skipped="")
+        rows = list(todo.order_by("position")[:size])
+        if not rows:
+            if campaign.fanned_out_at is None:
+                campaign.fanned_out_at = timezone.now()
+                Campaign.objects.filter(pk=campaign.pk).update(fanned_out_at=campaign.fanned_out_at)
+            finish_if_sent(campaign)
+            return 0
+        return _settle(campaign, rows)
+
+
+def _settle(campaign: Campaign, rows: list[CampaignRecipient]) -> int | None:
+    reachable = _still_reachable(campaign, rows)
+    gone = [r for r in rows if r.contact_id not in reachable]
+    _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
+    rows = [r for r in rows if r.contact_id in reachable]
+    names = custom_field_names(owner=campaign.owner)
+    items = [_item(campaign, contact_data(reachable[r.contact_id], names), r.position) for r in rows]
+    try:
+        sent_rows, messages = _accept(campaign, rows, items)
+    except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:
+        # About the whole chunk: nothing of it was created. The campaign waits for the tenant (top up, fix the
+        # gateway), then resumes where it stopped; the skips above are kept (they hold whatever happens).
+        _stop(campaign, CampaignStatus.PAUSED, error.message)
+        logger.info("campaign %s paused: %s", campaign.public_id, error.message)
+        return None
+    _record(sent_rows, messages)
+    skipped = len(rows) - len(sent_rows) + len(gone)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        messages_count=F("messages_count") + len(messages),
+        skipped_count=F("skipped_count") + skipped,
+        cost=F("cost") + sum(m.cost for m in messages),
+        heartbeat_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    return len(messages) + skipped

@@ -1,0 +1,44 @@
+"""RQ entry point of a campaign's fan-out, and the one helper that queues it (after commit).
+
+A job is a wake-up for one campaign: it settles chunks for one slice of time, then queues its continuation at
+the back of the `low` queue, so a large campaign never holds a worker away from other work for long. The rows
+are the truth (campaigns.fanout): a duplicate or replayed job waits for the campaign's lock and finds the next
+recipients without a message, and the scheduler's sweep re-queues a Sending campaign whose job was lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+import django_rq
+from django.db import transaction
+
+from campaigns.fanout import send_chunk
+from xsender.redis import get_redis
+
+QUEUE = "low"
+SLICE_SECONDS = 5.0
+
+
+def enqueue_fan_out(campaign_id: int) -> None:
+    """Queues the campaign's fan-out once the caller's transaction commits (a job never outruns its rows)."""
+    transaction.on_commit(lambda: _enqueue(campaign_id))
+
+
+def _enqueue(campaign_id: int) -> None:
+    queue = django_rq.get_queue(QUEUE, connection=get_redis())
+    queue.enqueue(fan_out_job, campaign_id, job_timeout=600, result_ttl=0)
+
+
+def fan_out_job(campaign_id: int, slice_seconds: float = SLICE_SECONDS) -> int:
+    """Settles chunks of the campaign for `slice_seconds`; queues its continuation when some are left. Returns
+    how many recipients it settled."""
+    settled, started = 0, time.monotonic()
+    while True:
+        done = send_chunk(campaign_id=campaign_id)
+        if not done:  # 0: the campaign is Sent; None: it is not Sending any more
+            return settled
+        settled += done
+        if time.monotonic() - started >= slice_seconds:
+            _enqueue(campaign_id)
+            return settled
