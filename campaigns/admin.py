@@ -2,7 +2,11 @@
 header line breaks), removal (one or "delete selected") through the service, and a preview with sample contact data.
 
 Campaign admin: every tenant's campaigns with their counters, read-only (campaigns are built through the services:
-the panel's wizard, the API), and the actions start, pause, resume and cancel through the services."""
+the panel's wizard, the API), and the actions start, pause, resume and cancel through the services. The change page
+shows the campaign's report (campaigns.reports) with its CSV exports (the report, every recipient's outcome).
+
+Sender admin: adding one emails its confirmation link (campaigns.senders.add_sender); removal through the service;
+an action sends the link again."""
 
 from __future__ import annotations
 
@@ -10,12 +14,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 
-from campaigns import services
-from campaigns.models import Campaign, Template
+from campaigns import reports, senders, services
+from campaigns.models import Campaign, Sender, Template
 from campaigns.rendering import PlaceholderError
 from xsender.errors import Conflict, DomainError, ValidationFailed
 
@@ -110,6 +117,7 @@ CAMPAIGN_FIELDS = (
     "last_error",
     "template",
     "gateway_identifier",
+    "sender",
     "include_lists",
     "include_tags",
     "exclude_lists",
@@ -134,8 +142,8 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status", "channel", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "public_id", "owner__email")
     list_select_related = ("owner",)
-    fields = CAMPAIGN_FIELDS
-    readonly_fields = CAMPAIGN_FIELDS
+    fields = (*CAMPAIGN_FIELDS, "report", "clicked_links", "exports")
+    readonly_fields = (*CAMPAIGN_FIELDS, "report", "clicked_links", "exports")
     actions = ("start", "pause", "resume", "cancel")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -172,3 +180,127 @@ class CampaignAdmin(admin.ModelAdmin):
     )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._each(request, queryset, services.cancel_campaign, "cancelled")
+
+    # ------------------------------------------------------------ the report (read-only fields and CSV exports)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/report.csv", view(self.report_csv), name="campaigns_campaign_report_csv"),
+            path("<int:pk>/recipients.csv", view(self.recipients_csv), name="campaigns_campaign_recipients_csv"),
+            *super().get_urls(),
+        ]
+
+    def _viewable(self, request: HttpRequest, pk: int) -> Campaign:
+        campaign = get_object_or_404(Campaign.objects.select_related("owner"), pk=pk)
+        if not self.has_view_permission(request, campaign):
+            raise PermissionDenied
+        return campaign
+
+    def report_csv(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        campaign = self._viewable(request, pk)
+        return reports.report_csv(owner=campaign.owner, campaign=campaign)
+
+    def recipients_csv(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        campaign = self._viewable(request, pk)
+        return reports.recipients_csv(owner=campaign.owner, campaign=campaign)
+
+    def _report(self, obj: Campaign) -> reports.CampaignReport:
+        cached = getattr(obj, "_report_cache", None)  # the three read-only fields share one report
+        if cached is None:
+            cached = obj._report_cache = reports.campaign_report(owner=obj.owner, campaign=obj)  # type: ignore[attr-defined]
+        return cached
+
+    @admin.display(description="Report")
+    def report(self, obj: Campaign) -> str:
+        if not obj.pk:
+            return "-"
+        report = self._report(obj)
+        counts = ((name.replace("_", " "), report.counts[name]) for name in reports.COUNTS)
+        rates = (
+            (name.replace("_", " "), "-" if rate is None else f"{rate:.1%}", " / ".join(reports.RATES[name]))
+            for name, rate in report.rates.items()
+        )
+        return format_html(
+            "<table><tbody>{}</tbody></table><table><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", counts),
+            format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rates),
+        )
+
+    @admin.display(description="Clicked links")
+    def clicked_links(self, obj: Campaign) -> str:
+        links = self._report(obj).links if obj.pk else []
+        if not links:
+            return "-"
+        rows = ((link.url or "(not named)", link.unique, link.total) for link in links)
+        return format_html(
+            "<table><thead><tr><th>link</th><th>unique</th><th>total</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="Exports")
+    def exports(self, obj: Campaign) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">Report (CSV)</a> · <a href="{}">Recipients\' outcomes (CSV)</a>',
+            reverse("admin:campaigns_campaign_report_csv", args=[obj.pk]),
+            reverse("admin:campaigns_campaign_recipients_csv", args=[obj.pk]),
+        )
+
+
+class SenderForm(forms.ModelForm):
+    class Meta:
+        model = Sender
+        fields = ["owner", "email", "name"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            try:
+                data["email"], data["name"] = senders.check_sender(email=data["email"], name=data.get("name", ""))
+            except ValidationFailed as exc:
+                for error in exc.errors:
+                    self.add_error(str(error.get("field")), str(error.get("message")))
+        return data
+
+
+@admin.register(Sender)
+class SenderAdmin(admin.ModelAdmin):
+    form = SenderForm
+    list_display = ("email", "name", "public_id", "owner", "verified_at", "created_at")
+    list_filter = (("verified_at", admin.EmptyFieldListFilter), ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("email", "name", "public_id", "owner__email")
+    list_select_related = ("owner",)
+    autocomplete_fields = ("owner",)
+    readonly_fields = ("public_id", "verified_at", "token_sent_at", "created_at")
+    actions = ("resend",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Sender | None = None) -> tuple[str, ...]:
+        fixed = ("owner", "email", "name") if obj is not None else ()  # a changed address would need a new proof
+        return (*self.readonly_fields, *fixed)
+
+    def save_model(self, request: HttpRequest, obj: Sender, form: SenderForm, change: bool) -> None:
+        if change:
+            return
+        data = form.cleaned_data  # a duplicate address was refused by the form (the model's unique constraint)
+        created = senders.add_sender(owner=data["owner"], email=data["email"], name=data["name"])
+        obj.pk, obj.public_id = created.pk, created.public_id
+
+    def delete_model(self, request: HttpRequest, obj: Sender) -> None:
+        try:
+            senders.remove_sender(sender=obj)
+        except Conflict as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Sender]) -> None:
+        for sender in queryset:
+            self.delete_model(request, sender)
+
+    @admin.action(description="Send the confirmation link again", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[Sender]) -> None:
+        for sender in queryset:
+            try:
+                senders.resend_confirmation(sender=sender)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)

@@ -1,5 +1,6 @@
 """Templates (reusable content per channel, with placeholders: campaigns.rendering) and campaigns (a template
-sent to an audience of contacts, one message per contact: CampaignRecipient). Senders are still to come."""
+sent to an audience of contacts, one message per contact: CampaignRecipient) and senders (from-addresses a tenant
+has proved it receives mail at, by a confirmation link: campaigns.senders)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,35 @@ class Template(models.Model):
         return f"{self.name} ({self.channel})"
 
 
+class Sender(models.Model):
+    """A from-address of a tenant, verified by a link emailed to it (campaigns.senders). Only the SHA-256 of the
+    link's token is stored; it is emptied once used, so a link confirms once."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=public_id_default("sender"), editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="senders")
+    email = models.CharField(
+        max_length=254, help_text="Lower case, IDNA domain (messaging.validation.normalise_email)."
+    )
+    name = models.CharField(max_length=150, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    token_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    tenant_field = "owner"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "email"], name="sender_email_unique_per_owner"),
+            models.UniqueConstraint(fields=["token_hash"], condition=~models.Q(token_hash=""), name="sender_token"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
@@ -68,6 +98,10 @@ class Campaign(models.Model):
         max_length=100, blank=True, help_text="One of the owner's gateways; empty = the default gateway."
     )
     template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="campaigns")
+    sender = models.ForeignKey(
+        Sender, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns",
+        help_text="Email only: one of the owner's verified senders; empty = the gateway's from-address.",
+    )  # fmt: skip
     include_lists = models.ManyToManyField("contacts.ContactList", blank=True, related_name="+")
     include_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
     exclude_lists = models.ManyToManyField("contacts.ContactList", blank=True, related_name="+")

@@ -152,7 +152,9 @@ def render(template: Template, context: Context, *, html: bool = False, header: 
     """`template` rendered with `context` — escaped for HTML when `html`; for a header (`header`), the line
     breaks a contact's data brought in become spaces."""
     context.autoescape = html
-    text = str(template.render(context))
+    # A plain str, never Django's SafeString: text parts keep a contact's data as typed, and whoever shows a
+    # rendered part in a page must escape it like any other data.
+    text = str.__str__(template.render(context))
     if header:
         text = _BREAKS.sub(" ", text)
     return text

@@ -1,11 +1,11 @@
-"""Reads of templates, scoped to their owner: another tenant's template is as unknown as a missing one."""
+"""Reads of templates, campaigns and senders, scoped to their owner: another tenant's template is as unknown as a missing one."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from accounts.models import User
-from campaigns.models import Campaign, Template
+from campaigns.models import Campaign, Sender, Template
 from xsender.errors import NotFound
 from xsender.public_ids import is_public_id
 
@@ -39,3 +39,18 @@ def campaign_of(*, user: User, public_id: str) -> Campaign:
     if campaign is None:
         raise NotFound("Campaign not found.")
     return campaign
+
+
+def senders_of(user: User, *, verified: bool | None = None) -> QuerySet[Sender]:
+    senders = Sender.objects.for_tenant(user)
+    return senders if verified is None else senders.filter(verified_at__isnull=not verified)
+
+
+def sender_of(*, user: User, public_id: str) -> Sender:
+    """The tenant's sender `public_id` (`sender_…`); NotFound for a malformed, missing or foreign id."""
+    sender = None
+    if is_public_id(public_id, "sender"):
+        sender = Sender.objects.for_tenant(user).filter(public_id=public_id).first()
+    if sender is None:
+        raise NotFound("Sender not found.")
+    return sender

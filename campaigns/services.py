@@ -1,5 +1,6 @@
 """Every state change of templates (create, update, delete) and their rendering for a contact or a preview;
-of campaigns (create, update, schedule, start, pause, resume, cancel: docs/campaigns.md).
+of campaigns (create, update, schedule, start, pause, resume, cancel: docs/campaigns.md). Senders' services live in
+campaigns.senders and are re-exported here (add_sender, resend_confirmation, confirm_sender, remove_sender).
 
 Each field's placeholders are checked on save (campaigns.rendering), so rendering a saved template never
 fails. Errors are ValidationFailed naming the field (`subject`, `whatsapp_template.components.0.text` …).
@@ -23,8 +24,13 @@ from django.utils import timezone
 from accounts.models import CHANNELS, User
 from campaigns import fanout, jobs
 from campaigns.content import Rendered, render_template
-from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
+from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Sender, Template
 from campaigns.rendering import PlaceholderError, check_source
+from campaigns.senders import add_sender as add_sender  # re-exported, as the other senders' services below
+from campaigns.senders import confirm_sender as confirm_sender
+from campaigns.senders import owned_sender
+from campaigns.senders import remove_sender as remove_sender
+from campaigns.senders import resend_confirmation as resend_confirmation
 from contacts.models import ContactList, Tag
 from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
 from messaging.models import Message, Status
@@ -233,7 +239,7 @@ def preview_template(
 # ---------------------------------------------------------------- campaigns
 
 AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
-CAMPAIGN_FIELDS = ("name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS)
+CAMPAIGN_FIELDS = ("name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS, "sender")
 EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
@@ -247,6 +253,7 @@ class CampaignInput:
     schedule_at: datetime | None
     throttle: int | None
     audience: dict[str, list[Any]]
+    sender: Sender | None = None
 
 
 def _owned(owner: User, model: type[ContactList] | type[Tag], field: str, ids: Any) -> tuple[list, list[FieldError]]:
@@ -306,6 +313,10 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         raise ValidationFailed.single(unknown[0], "Not a campaign field.")
     template, errors = _template_errors(owner, channel, values.get("template"))
     errors += _setting_errors(owner, channel, values)
+    sender, problems = owned_sender(owner, values.get("sender"))
+    if sender is not None and channel != "email":
+        problems = [{"field": "sender", "message": "Only an email campaign names a sender."}]
+    errors += problems
     audience: dict[str, list[Any]] = {}
     for field in AUDIENCE_FIELDS:
         model = ContactList if field.endswith("lists") else Tag
@@ -320,11 +331,12 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         schedule_at=values.get("schedule_at"),
         throttle=values.get("throttle"),
         audience=audience,
+        sender=sender,
     )
 
 
 def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
-    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle"):
+    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle", "sender"):
         setattr(campaign, field, getattr(checked, field))
     campaign.updated_at = timezone.now()
     campaign.save()

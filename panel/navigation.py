@@ -25,6 +25,7 @@ NAVIGATION: tuple[Entry, ...] = (
     Entry("Send", "panel:send"),
     Entry("History", "panel:history"),
     Entry("Contacts", "panel:contacts"),
+    Entry("Templates", "panel:templates"),
     Entry(
         "Gateways",
         "panel:gateways",

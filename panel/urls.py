@@ -19,6 +19,7 @@ from panel.views import (
     history,
     keys,
     send,
+    templates,
     webhooks,
 )
 
@@ -62,6 +63,13 @@ urlpatterns = [
     path("contacts/fields/<str:public_id>/delete/", audience.delete_custom_field, name="delete-custom-field"),
     path("contacts/<str:public_id>/", contacts.edit_contact, name="edit-contact"),
     path("contacts/<str:public_id>/delete/", contacts.delete_contact, name="delete-contact"),
+    # ---------------------------------------------------------------- templates
+    path("templates/", templates.template_list, name="templates"),
+    path("templates/new/", templates.add_template, name="add-template"),
+    path("templates/preview/", templates.template_preview, name="template-preview"),
+    path("templates/<str:public_id>/", templates.edit_template, name="edit-template"),
+    path("templates/<str:public_id>/delete/", templates.delete_template, name="delete-template"),
+    path("templates/<str:public_id>/test/", templates.test_template, name="test-template"),
     # ---------------------------------------------------------------- gateways → Android (devices)
     path("gateway/android/devices/", devices.device_list, name="devices"),
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),

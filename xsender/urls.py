@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("devices.urls")),
     path("", include("tracking.urls")),
     path("", include("panel.urls")),
+    path("", include("campaigns.urls")),
     # Anything else under an API prefix is that dialect's JSON 404, never an HTML page (even with DEBUG).
     re_path(r"^api/", not_found),
 ]

@@ -114,3 +114,15 @@ def test_whatsapp_cloud_template_component_texts_are_rendered(alice):
     assert shown.body == ""
     broken = render_template(template=template, contact={"first_name": "Al\nBert"}).whatsapp_template
     assert broken["components"][0]["parameters"][0]["text"] == "Al Bert"  # Meta refuses line breaks in parameters
+
+
+def test_a_rendered_part_is_plain_text_that_a_page_escapes_like_any_other_data():
+    from django.template import Context as PageContext
+    from django.template import Template as PageTemplate
+    from django.utils.safestring import SafeData
+
+    from campaigns.rendering import compile_source, contact_context, render
+
+    text = render(compile_source("Hi {{ first_name }}"), contact_context({"first_name": "<script>x</script>"}))
+    assert text == "Hi <script>x</script>" and not isinstance(text, SafeData)
+    assert "&lt;script&gt;" in PageTemplate("{{ part }}").render(PageContext({"part": text}))

@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey
+from campaigns import services as campaigns
+from campaigns.models import Template
 from contacts import services as contacts
 from contacts.models import Contact, ContactList, CustomField, Tag
 from devices import services as devices
@@ -71,8 +73,10 @@ def _alice_audience(alice: Tenant) -> dict[str, Any]:
     contact = contacts.create_contact(owner=alice.user, email="dave@example.com", lists=[contact_list.public_id],
                                       tags=["vip"])  # fmt: skip
     field = contacts.create_custom_field(owner=alice.user, name="Seats", type="number")
+    template = campaigns.create_template(owner=alice.user, channel="email", name="Welcome", subject="Hi",
+                                         text="Hello {{ first_name }}")  # fmt: skip
     return {"contact": contact, "contact_list": contact_list, "tag": Tag.objects.get(owner=alice.user),
-            "custom_field": field}  # fmt: skip
+            "custom_field": field, "template": template}  # fmt: skip
 
 
 def _alice_webhook(alice: Tenant) -> dict[str, Any]:
@@ -148,12 +152,19 @@ OBJECTS |= {
         "panel:delete-tag": "tag",
         "panel:edit-custom-field": "custom_field",
         "panel:delete-custom-field": "custom_field",
+        "panel:edit-template": "template",
+        "panel:delete-template": "template",
     }.items()
 }
+# A test send of alice's template: bob's gateway and credit would be used, so it must be a 404 and send nothing.
+OBJECTS["panel:test-template"] = (as_bob_in_the_panel, lambda w: {"public_id": w["template"].public_id}, ("post",))
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
 # A password-reset link names an account by its signed token, not by an id a tenant could swap; a wrong or spent
 # token is refused (tests/panel/test_password_reset.py).
 NOT_OBJECTS |= {"panel:password-reset-confirm"}
+# A sender's confirmation link names it by a random token (stored hashed), single use, for 48 hours; a wrong or
+# spent token is a 404 (tests/campaigns/test_senders.py).
+NOT_OBJECTS |= {"campaigns:sender-confirm"}
 # Provider webhooks: no tenant calls them, each answers 401 unless the gateway's own secret signed the request;
 # tests/tracking/test_rules.py proves one tenant's signed event cannot touch another tenant's message.
 NOT_OBJECTS |= {
@@ -197,8 +208,10 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
         list(ContactList.objects.values_list("name", flat=True)),
         list(Tag.objects.values_list("name", flat=True)),
         list(CustomField.objects.values_list("name", "choices")),
+        list(Template.objects.values_list("name", "subject", "text")),
     )
     return (
+        Message.objects.count(),
         message.status,
         device.is_active,
         device.hashed_session_token,
