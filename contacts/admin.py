@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts.admin import intermediate
 from accounts.models import User
 from contacts import services, values
-from contacts.models import Contact, ContactList, CustomField, Tag
+from contacts.models import Contact, ContactList, CustomField, ImportJob, Segment, Tag
 from xsender.errors import Conflict, DomainError, ValidationFailed
 
 CONTACT_FORM_FIELDS = ["email", "phone", "first_name", "last_name", "company", "email_status", "sms_status",
@@ -331,3 +331,41 @@ class CustomFieldAdmin(OwnerFixedAdmin):
             services.delete_custom_field(field=field)
         self.log_deletions(request, removed)
         self.message_user(request, f"Deleted {len(removed)} custom fields.")
+
+
+# ---------------------------------------------------------------- segments and imports: to read
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, not changed here: segments are saved through contacts.services (their rules checked), imports are
+    started from a file (the panel, `xsender:contacts:import`)."""
+
+    list_select_related = ("owner",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Owner", ordering="owner__email")
+    def owner_email(self, obj: Any) -> str:
+        return obj.owner.email
+
+
+@admin.register(Segment)
+class SegmentAdmin(ReadOnlyAdmin):
+    list_display = ("name", "owner_email", "match", "updated_at")
+    search_fields = ("name", "public_id", "owner__email")
+    fields = ("public_id", "owner", "name", "description", "match", "rules", "created_at", "updated_at")
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "owner_email", "status", "rows_total", "rows_processed", "rows_skipped", "created_at")
+    list_filter = ("status",)
+    search_fields = ("filename", "public_id", "owner__email")
+    exclude = ("data",)

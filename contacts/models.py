@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -111,7 +112,11 @@ class Contact(models.Model):
     public_id = models.CharField(
         max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("contact"), editable=False
     )
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts")
+    # The indexes below start with owner: no separate one to maintain on every write (nor for a planner whose
+    # statistics lag behind a growing tenant to pick over them).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     email = models.CharField(max_length=254, blank=True, help_text="Lower case, IDNA domain; empty if none.")
     phone = models.CharField(max_length=16, blank=True, help_text="E.164; empty if none.")
     first_name = models.CharField(max_length=255, blank=True)
@@ -150,6 +155,8 @@ class Contact(models.Model):
             models.Index(
                 fields=["owner", "phone"], opclasses=["int8_ops", "varchar_pattern_ops"], name="contact_phone_prefix"
             ),
+            # Segments' custom-value equality (choice, boolean, text equals): `custom @> {"<field id>": value}`.
+            GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="contact_custom_values"),
         ]
 
     def __str__(self) -> str:
@@ -174,3 +181,85 @@ SUPPRESSION_STATUS = {
     "manual": ContactStatus.BLOCKED,
 }
 STATUS_SUPPRESSION = {status: reason for reason, status in SUPPRESSION_STATUS.items()}
+
+
+class Segment(models.Model):
+    """Saved rules over the tenant's contacts (contacts.segments: the rules' shape and their SQL)."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All rules"
+        ANY = "any", "Any rule"
+
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("segment"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.ALL)
+    rules = models.JSONField(default=list, blank=True, help_text="Validated by contacts.segments.check_rules.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="segment_name_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(models.Model):
+    """A CSV/XLSX import running in the background (contacts.imports). The file is kept in the database
+    (gzip-compressed), so any worker on any host can run or resume it; it is emptied once the import ends.
+    `rows_processed` is the checkpoint: each chunk's upsert and its advance commit together."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    public_id = models.CharField(
+        max_length=PUBLIC_ID_LENGTH, unique=True, default=public_id_default("import"), editable=False
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_imports")
+    filename = models.CharField(max_length=255)
+    delimiter = models.CharField(max_length=1, blank=True, help_text="A CSV file's, found on upload.")
+    data = models.BinaryField(help_text="The uploaded file, gzip-compressed; emptied when the import ends.")
+    mapping = models.JSONField(default=dict, help_text="Column → email, phone, first_name, … or custom.<field id>.")
+    contact_list = models.ForeignKey(ContactList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tag_ids = ArrayField(models.BigIntegerField(), default=list, blank=True, help_text="Tags every row gets.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_skipped = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list, blank=True, help_text="Skipped rows: [{row, reason}], the first 1,000.")
+    claim_token = models.UUIDField(null=True, blank=True, help_text="The run holding the job.")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+    tenant_field = "owner"
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The scheduler's sweep: unfinished imports whose run was lost.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="import_unfinished",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} [{self.status}]"

@@ -9,7 +9,17 @@ from django.db.models import Case, CharField, Model, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from contacts.models import STATUS_FIELDS, SUPPRESSION_STATUS, Contact, ContactList, ContactStatus, CustomField, Tag
+from contacts.models import (
+    STATUS_FIELDS,
+    SUPPRESSION_STATUS,
+    Contact,
+    ContactList,
+    ContactStatus,
+    CustomField,
+    Segment,
+    Tag,
+)
+from contacts.segments import check_rules, segment_q
 from messaging.models import Suppression
 from xsender.errors import NotFound, ValidationFailed
 from xsender.public_ids import is_public_id
@@ -39,6 +49,10 @@ def get_tag(*, owner: User, public_id: str) -> Tag:
 
 def get_custom_field(*, owner: User, public_id: str) -> CustomField:
     return _one(CustomField, owner, public_id, "Custom field")
+
+
+def get_segment(*, owner: User, public_id: str) -> Segment:
+    return _one(Segment, owner, public_id, "Segment")
 
 
 def with_statuses(contacts: QuerySet[Contact], owner: User) -> QuerySet[Contact]:
@@ -135,3 +149,24 @@ def contact_data(contact: Contact, names: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "company")}
     data["custom"] = {names[key]: value for key, value in contact.custom.items() if key in names}
     return data
+
+
+# ---------------------------------------------------------------- segments
+
+
+def segment_contacts(segment: Segment) -> QuerySet[Contact]:
+    """The segment's owner's contacts matching its rules, now (evaluated in SQL); unordered."""
+    rules = segment_q(segment.owner_id, segment.rules, segment.match)
+    return Contact.objects.filter(rules, owner_id=segment.owner_id)  # the owner's id: no query for the owner
+
+
+def segment_count(segment: Segment) -> int:
+    """How many contacts the segment holds now: one query."""
+    return segment_contacts(segment).count()
+
+
+def count_rules(*, owner: User, rules: Any, match: str = "all") -> int:
+    """The live count of rules not saved yet (the rule builder): checked as a save checks them (ValidationFailed
+    naming `rules.N.<key>`), then one COUNT."""
+    clean = check_rules(owner=owner, rules=rules, match=match)
+    return Contact.objects.for_tenant(owner).filter(segment_q(owner.pk, clean, match)).count()

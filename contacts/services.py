@@ -13,6 +13,7 @@ is suppressed is a Conflict (the suppression is lifted where suppressions are ma
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,8 +21,19 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Func, Q, Value
 
 from accounts.models import User
-from contacts import values
-from contacts.models import STATUS_FIELDS, STATUS_SUPPRESSION, Contact, ContactList, ContactStatus, CustomField, Tag
+from contacts import imports, jobs, values
+from contacts.models import (
+    STATUS_FIELDS,
+    STATUS_SUPPRESSION,
+    Contact,
+    ContactList,
+    ContactStatus,
+    CustomField,
+    ImportJob,
+    Segment,
+    Tag,
+)
+from contacts.segments import check_rules
 from messaging.models import Suppression
 from messaging.services import add_suppressions
 from xsender.errors import Conflict, ValidationFailed
@@ -36,6 +48,7 @@ UNIQUE = {
     "contact_list_name_unique_per_owner": "name",
     "tag_name_unique_per_owner": "name",
     "custom_field_name_unique_per_owner": "name",
+    "segment_name_unique_per_owner": "name",
 }
 
 
@@ -402,3 +415,76 @@ def delete_custom_field(*, field: CustomField) -> None:
     holders = Contact.objects.for_tenant(field.owner).filter(custom__has_key=field.public_id)
     holders.update(custom=_WithoutKey(F("custom"), Value(field.public_id)))
     field.delete()
+
+
+# ---------------------------------------------------------------- segments
+
+
+def create_segment(
+    *, owner: User, name: str, rules: list[dict[str, Any]], match: str = "all", description: str = ""
+) -> Segment:
+    """A saved segment. Raises ValidationFailed naming `rules.N.<key>` (contacts.segments.check_rules), `match`
+    or `name`; Conflict naming `name` when the tenant has a segment of that name."""
+    clean = check_rules(owner=owner, rules=rules, match=match)
+    segment = Segment(owner=owner, name=values.check_name(name), rules=clean, match=match, description=description)
+    _saved(segment, "segment")
+    return segment
+
+
+def update_segment(
+    *,
+    segment: Segment,
+    name: str | None = None,
+    rules: list[dict[str, Any]] | None = None,
+    match: str | None = None,
+    description: str | None = None,
+) -> Segment:
+    """Changes what is given; the rules are checked again (with `match`) as on create."""
+    if name is not None:
+        segment.name = values.check_name(name)
+    if rules is not None or match is not None:
+        match = match if match is not None else segment.match
+        segment.rules = check_rules(owner=segment.owner, rules=segment.rules if rules is None else rules, match=match)
+        segment.match = match
+    if description is not None:
+        segment.description = description
+    _saved(segment, "segment")
+    return segment
+
+
+def delete_segment(*, segment: Segment) -> None:
+    segment.delete()
+
+
+# ---------------------------------------------------------------- imports
+
+
+def start_import(
+    *,
+    owner: User,
+    filename: str,
+    data: bytes,
+    mapping: dict[str, str] | None = None,
+    list_id: str = "",
+    tags: Sequence[str] = (),
+    enqueue: bool = True,
+) -> ImportJob:
+    """An import of the CSV or XLSX file `data` into the tenant's contacts, queued on `low` once the
+    transaction commits (`enqueue=False`: the caller runs contacts.imports.run_import itself). `mapping` is
+    column → email, phone, first_name, last_name, company or custom.<field id or name> (None: the columns named
+    so). Raises ValidationFailed naming `file`, `mapping.<column>`, `mapping`, `lists` or `tags`."""
+    imports.check_file(filename)
+    delimiter = "" if imports.is_xlsx(filename) else imports.sniff_delimiter(data)
+    packed = gzip.compress(data, compresslevel=1)
+    headers = imports.headers_of(filename, packed, delimiter)
+    fields = list(CustomField.objects.for_tenant(owner))
+    clean = imports.check_mapping(headers=headers, mapping=mapping, fields=fields)
+    contact_list = _lists(owner, [list_id])[0] if list_id else None
+    tag_ids = [tag.pk for tag in resolve_tags(owner=owner, tags=tags)] if tags else []
+    job = ImportJob.objects.create(
+        owner=owner, filename=filename[:255], delimiter=delimiter, data=packed, mapping=clean,
+        contact_list=contact_list, tag_ids=tag_ids,
+    )  # fmt: skip
+    if enqueue:
+        jobs.enqueue_import(job.pk)
+    return job

@@ -105,3 +105,12 @@ def test_the_admin_pages_of_the_audience_open(admin_client, alice):
     pages = ["contact/", f"contact/{contact.pk}/change/", "contactlist/", "tag/", "customfield/", "contact/add/"]
     codes = [admin_client.get(f"/admin/contacts/{page}", secure=True).status_code for page in pages]
     assert codes == [200] * len(pages)
+
+
+def test_the_admin_shows_segments_and_imports_without_changing_them(admin_client, alice):
+    client, owner = admin_client, alice.user
+    segment = services.create_segment(owner=owner, name="Hot", rules=[])
+    job = services.start_import(owner=owner, filename="a.csv", data=b"email\na@example.com\n", enqueue=False)
+    assert client.get(f"/admin/contacts/segment/{segment.pk}/change/", secure=True).status_code == 200
+    assert client.get(f"/admin/contacts/importjob/{job.pk}/change/", secure=True).status_code == 200
+    assert client.get("/admin/contacts/segment/add/", secure=True).status_code == 403
