@@ -123,6 +123,7 @@ CAMPAIGN_FIELDS = (
     "exclude_lists",
     "exclude_tags",
     "schedule_at",
+    "track_opens_clicks",
     "throttle",
     "recipients_count",
     "messages_count",

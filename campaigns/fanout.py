@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import UNLIMITED
+from campaigns import links
 from campaigns.content import render_template
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
 from contacts.models import Contact, ContactStatus
@@ -112,16 +113,23 @@ def _send_at(campaign: Campaign, position: int) -> datetime | None:
     return campaign.pace_from + timedelta(minutes=minutes) if minutes else None
 
 
-def _item(campaign: Campaign, contact: dict[str, Any], position: int) -> Item:
-    rendered = render_template(template=campaign.template, contact=contact)
-    common = {"gateway": campaign.gateway_identifier, "schedule_at": _send_at(campaign, position)}
+def _item(campaign: Campaign, contact: dict[str, Any], recipient: CampaignRecipient) -> Item:
+    """The recipient's message: the template rendered with its own unsubscribe URL; for email, the URL also as
+    List-Unsubscribe, and the HTML through our open/click tracking unless the campaign opted out (campaigns.links)."""
+    unsubscribe = links.unsubscribe_url(recipient.pk)
+    rendered = render_template(template=campaign.template, contact=contact, unsubscribe_url=unsubscribe)
+    common = {"gateway": campaign.gateway_identifier, "schedule_at": _send_at(campaign, recipient.position)}
     if campaign.channel == "email":
+        html = rendered.html
+        if html and campaign.track_opens_clicks:
+            html = links.track_html(html, recipient.pk)
         return EmailItem(
             recipient=contact["email"],
             subject=rendered.subject,
-            body=rendered.html or rendered.text,
+            body=html or rendered.text,
             sender_name=rendered.from_name,
             reply_to=rendered.reply_to,
+            list_unsubscribe=unsubscribe,
             **common,
         )
     if campaign.channel == "sms":
@@ -245,7 +253,7 @@ def _settle(campaign: Campaign, rows: list[CampaignRecipient]) -> int | None:
     _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
     rows = [r for r in rows if r.contact_id in reachable]
     names = custom_field_names(owner=campaign.owner)
-    items = [_item(campaign, contact_data(reachable[r.contact_id], names), r.position) for r in rows]
+    items = [_item(campaign, contact_data(reachable[r.contact_id], names), r) for r in rows]
     try:
         sent_rows, messages = _accept(campaign, rows, items)
     except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:

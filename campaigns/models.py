@@ -108,6 +108,10 @@ class Campaign(models.Model):
     exclude_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
     schedule_at = models.DateTimeField(null=True, blank=True, help_text="Empty = as soon as it is started.")
     throttle = models.PositiveIntegerField(null=True, blank=True, help_text="Messages per minute; empty = no limit.")
+    track_opens_clicks = models.BooleanField(
+        default=True, db_default=True,
+        help_text="Email: our own open pixel and click redirects in the HTML (docs/campaigns.md, own tracking).",
+    )  # fmt: skip
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     last_error = models.CharField(max_length=500, blank=True, help_text="Why it stopped on its own (credit …).")
     # Counters: recipients resolved, messages created, recipients skipped (an address refused since), credits.

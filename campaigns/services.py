@@ -239,7 +239,10 @@ def preview_template(
 # ---------------------------------------------------------------- campaigns
 
 AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
-CAMPAIGN_FIELDS = ("name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS, "sender")
+CAMPAIGN_FIELDS = (
+    "name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS, "sender",
+    "track_opens_clicks",
+)  # fmt: skip
 EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
@@ -254,6 +257,7 @@ class CampaignInput:
     throttle: int | None
     audience: dict[str, list[Any]]
     sender: Sender | None = None
+    track_opens_clicks: bool = True
 
 
 def _owned(owner: User, model: type[ContactList] | type[Tag], field: str, ids: Any) -> tuple[list, list[FieldError]]:
@@ -317,6 +321,9 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
     if sender is not None and channel != "email":
         problems = [{"field": "sender", "message": "Only an email campaign names a sender."}]
     errors += problems
+    tracking = values.get("track_opens_clicks", True)
+    if not isinstance(tracking, bool):
+        errors.append({"field": "track_opens_clicks", "message": "Must be true or false."})
     audience: dict[str, list[Any]] = {}
     for field in AUDIENCE_FIELDS:
         model = ContactList if field.endswith("lists") else Tag
@@ -332,11 +339,12 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         throttle=values.get("throttle"),
         audience=audience,
         sender=sender,
+        track_opens_clicks=tracking,
     )
 
 
 def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
-    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle", "sender"):
+    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle", "sender", "track_opens_clicks"):
         setattr(campaign, field, getattr(checked, field))
     campaign.updated_at = timezone.now()
     campaign.save()

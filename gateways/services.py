@@ -231,6 +231,7 @@ class ProbeMessage:
     body: str = "This is a test message sent from XSender to check the gateway."
     sender_name: str = ""
     reply_to: str = ""
+    list_unsubscribe: str = ""
     sms_type: str = "plain"
     media: str = ""
     media_url: str = ""

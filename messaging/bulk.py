@@ -21,7 +21,8 @@ from messaging.models import Message
 
 INSERT_COLUMNS: dict[str, str] = {
     "uid": "uuid", "user_id": "bigint", "by_admin": "boolean", "channel": "text", "gateway_id": "bigint",
-    "recipient": "text", "subject": "text", "body": "text", "sender_name": "text", "reply_to": "text", "sms_type": "text", "media": "text",
+    "recipient": "text", "subject": "text", "body": "text", "sender_name": "text", "reply_to": "text",
+    "list_unsubscribe": "text", "sms_type": "text", "media": "text",
     "media_url": "text", "attachments": "jsonb", "status": "text", "priority": "smallint", "schedule_at": "timestamptz",
     "provider_message_id": "text", "gateway_response": "jsonb", "error": "text", "attempts": "smallint",
     "cost": "integer", "source": "text", "idempotency_key": "text", "device_sim": "text", "created_at": "timestamptz",

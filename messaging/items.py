@@ -23,6 +23,9 @@ class EmailItem:
     body: str
     sender_name: str = ""
     reply_to: str = ""  # an email address replies go to, instead of the sender's
+    # Our own unsubscribe URL (campaigns only): sent as List-Unsubscribe with RFC 8058 one-click; must start
+    # with XSENDER_BASE_URL.
+    list_unsubscribe: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     gateway: str = ""  # a gateway identifier; empty = the principal's default
     schedule_at: datetime | None = None  # aware; None or past = now

@@ -55,6 +55,8 @@ class Message(models.Model):
     body = models.TextField(blank=True)
     sender_name = models.CharField(max_length=150, blank=True)
     reply_to = models.CharField(max_length=254, blank=True, default="", db_default="")
+    # Email: our unsubscribe URL, sent as List-Unsubscribe (+ List-Unsubscribe-Post, RFC 8058); campaigns set it.
+    list_unsubscribe = models.CharField(max_length=2048, blank=True, default="", db_default="")
     sms_type = models.CharField(max_length=16, blank=True)
     media = models.CharField(max_length=16, blank=True)
     media_url = models.URLField(max_length=2048, blank=True)

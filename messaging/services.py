@@ -100,6 +100,7 @@ def _build(principal: User, channel: str, drafts: list[Draft], gateways: list[Ga
             "body": draft.body,
             "sender_name": draft.sender_name,
             "reply_to": draft.reply_to,
+            "list_unsubscribe": draft.list_unsubscribe,
             "sms_type": draft.sms_type,
             "media": draft.media,
             "media_url": draft.media_url,

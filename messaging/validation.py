@@ -44,6 +44,7 @@ class Draft:
     subject: str = ""
     sender_name: str = ""
     reply_to: str = ""
+    list_unsubscribe: str = ""
     sms_type: str = ""
     media: str = ""
     media_url: str = ""
@@ -167,8 +168,17 @@ def _email(item: EmailItem, errors: _Errors) -> Draft:
             item.sender_name, "sender_name", limit=LIMITS["sender_name"], required=False, header=True
         ),
         reply_to=_email_address(item.reply_to, errors, "reply_to", required=False),
+        list_unsubscribe=_own_url(item.list_unsubscribe, errors, "list_unsubscribe"),
         attachments=attachments,
     )
+
+
+def _own_url(value: str, errors: _Errors, name: str) -> str:
+    """One of our own public URLs (a header-bound value: no line break), or "". Only XSender itself sets it."""
+    value = errors.text(value, name, limit=LIMITS["url"], required=False, header=True)
+    if value and not value.startswith(settings.XSENDER_BASE_URL.rstrip("/") + "/"):
+        errors.add(name, "Must be one of this server's URLs (XSENDER_BASE_URL).")
+    return value
 
 
 def _sms(item: SmsItem, errors: _Errors) -> Draft:

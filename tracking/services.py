@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,7 +27,7 @@ from gateways.backends.base import ConnectionEvent, InboundEvent, ProviderEvent,
 from gateways.models import Gateway
 from messaging import services as messaging
 from messaging import transitions
-from messaging.models import Suppression
+from messaging.models import Message, Suppression
 from tracking import queue
 from tracking.models import InboundMessage, SeenEvent, UnmatchedCount
 from tracking.wake import wake_after_commit
@@ -191,6 +191,19 @@ def _unsubscribed(row: queue.Claimed, status: str) -> platform.PlatformEvent:
         type="message.unsubscribed", user_id=None if row.by_admin else row.user_id, by_admin=row.by_admin,
         data=data, at=row.occurred_at or timezone.now(),
     )  # fmt: skip
+
+
+def publish_unsubscribed(*, message: Message, status: str, at: datetime | None = None) -> None:
+    """Publishes `message.unsubscribed` for one of our own unsubscribe links (campaigns), in the shape the
+    provider-reported ones have (`_unsubscribed`)."""
+    data = {"uid": str(message.uid), "channel": message.channel, "status": status, "recipient": message.recipient,
+            "gateway": message.gateway.identifier if message.gateway_id else None}  # fmt: skip
+    platform.publish([
+        platform.PlatformEvent(
+            type="message.unsubscribed", user_id=None if message.by_admin else message.user_id,
+            by_admin=message.by_admin, data=data, at=at or timezone.now(),
+        )
+    ])  # fmt: skip
 
 
 def record_inbound(*, gateway: Gateway, events: list[InboundEvent]) -> list[InboundMessage]:

@@ -67,6 +67,7 @@ class OutgoingMessage(Protocol):
     body: str
     sender_name: str
     reply_to: str  # email: where replies go ("" = the sender)
+    list_unsubscribe: str  # email: our one-click unsubscribe URL ("" = no List-Unsubscribe headers)
     sms_type: str
     media: str
     media_url: str
@@ -165,7 +166,10 @@ def check_handoff_url(url: str, what: str = "Media URL") -> None:
 
 def check_header_fields(message: OutgoingMessage) -> None:
     """Raises MessageRefused if a field that becomes an email header holds a line break or a NUL."""
-    fields = (("subject", message.subject), ("sender_name", message.sender_name), ("reply_to", message.reply_to))
+    fields = (
+        ("subject", message.subject), ("sender_name", message.sender_name), ("reply_to", message.reply_to),
+        ("list_unsubscribe", getattr(message, "list_unsubscribe", "")),
+    )  # fmt: skip
     for name, value in fields:
         if any(char in (value or "") for char in "\r\n\0"):
             raise MessageRefused(f"The {name.replace('_', ' ')} contains a line break or NUL: not sent.")
@@ -290,8 +294,16 @@ class Backend:
         self, message: OutgoingMessage, connection: Any, headers: dict[str, str] | None = None
     ) -> EmailMessage:
         """`message` as a Django EmailMessage from the gateway's `from_email` (with the sender name), its
-        Reply-To and its attachments (each URL fetched once per batch). Raises MessageRefused, FetchError."""
+        Reply-To, its List-Unsubscribe (RFC 2369 + RFC 8058 one-click) and its attachments (each URL fetched once
+        per batch). Raises MessageRefused, FetchError."""
         check_header_fields(message)
+        unsubscribe = getattr(message, "list_unsubscribe", "")
+        if unsubscribe:
+            headers = {
+                **(headers or {}),
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
         sender = self.config["from_email"]
         if message.sender_name:
             sender = formataddr((message.sender_name, sender))

@@ -59,6 +59,25 @@ def test_reply_to_becomes_the_reply_to_header_and_is_absent_when_empty(sink):
     assert headers == {"carol@example.com": "help@example.com", "dave@example.com": None}
 
 
+def test_list_unsubscribe_adds_both_rfc_8058_headers_and_none_when_empty(sink):
+    backend = gateway(sink).backend()
+    url = "https://x.example/u/1:s/"
+    backend.send([message("carol@example.com", list_unsubscribe=url), message("dave@example.com")])
+    headers = {m.email["To"]: (m.email["List-Unsubscribe"], m.email["List-Unsubscribe-Post"]) for m in sink.messages}
+    assert headers == {
+        "carol@example.com": (f"<{url}>", "List-Unsubscribe=One-Click"),
+        "dave@example.com": (None, None),
+    }
+
+
+def test_a_line_break_in_list_unsubscribe_fails_that_message_only(sink):
+    backend = gateway(sink).backend()
+    bad = message("carol@example.com", list_unsubscribe="https://x.example/u/\r\nBcc: e@x.example")
+    results = backend.send([bad, message("dave@example.com")])
+    assert [r.ok for r in results] == [False, True] and "line break" in results[0].error
+    assert sink.recipients == ["dave@example.com"]
+
+
 def test_attachments_are_fetched_and_attached(sink, settings):
     settings.XSENDER_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
     routes = {"/inv.pdf": Reply(200, b"%PDF-1.7", {"Content-Type": "application/pdf"})}
