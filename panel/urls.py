@@ -11,6 +11,7 @@ from panel.forms import PanelLoginForm
 from panel.views import (
     account,
     audience,
+    campaigns,
     contacts,
     credits,
     dashboard,
@@ -70,6 +71,20 @@ urlpatterns = [
     path("templates/<str:public_id>/", templates.edit_template, name="edit-template"),
     path("templates/<str:public_id>/delete/", templates.delete_template, name="delete-template"),
     path("templates/<str:public_id>/test/", templates.test_template, name="test-template"),
+    # ---------------------------------------------------------------- campaigns
+    path("campaigns/", campaigns.campaign_list, name="campaigns"),
+    path("campaigns/new/", campaigns.add_campaign, name="add-campaign"),
+    path("campaigns/<str:public_id>/", campaigns.campaign_detail, name="campaign"),
+    path("campaigns/<str:public_id>/audience/", campaigns.campaign_audience, name="campaign-audience"),
+    path("campaigns/<str:public_id>/content/", campaigns.campaign_content, name="campaign-content"),
+    path("campaigns/<str:public_id>/schedule/", campaigns.campaign_schedule, name="campaign-schedule"),
+    path("campaigns/<str:public_id>/review/", campaigns.campaign_review, name="campaign-review"),
+    path("campaigns/<str:public_id>/pause/", campaigns.pause_campaign, name="pause-campaign"),
+    path("campaigns/<str:public_id>/resume/", campaigns.resume_campaign, name="resume-campaign"),
+    path("campaigns/<str:public_id>/cancel/", campaigns.cancel_campaign, name="cancel-campaign"),
+    path("campaigns/<str:public_id>/delete/", campaigns.delete_campaign, name="delete-campaign"),
+    path("campaigns/<str:public_id>/report.csv", campaigns.campaign_report_csv, name="campaign-report-csv"),
+    path("campaigns/<str:public_id>/recipients.csv", campaigns.campaign_recipients_csv, name="campaign-recipients-csv"),
     # ---------------------------------------------------------------- gateways → Android (devices)
     path("gateway/android/devices/", devices.device_list, name="devices"),
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),

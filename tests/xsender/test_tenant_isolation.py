@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiKey
 from campaigns import services as campaigns
-from campaigns.models import Template
+from campaigns.models import Campaign, Template
 from contacts import services as contacts
 from contacts.models import Contact, ContactList, CustomField, Tag
 from devices import services as devices
@@ -75,8 +75,10 @@ def _alice_audience(alice: Tenant) -> dict[str, Any]:
     field = contacts.create_custom_field(owner=alice.user, name="Seats", type="number")
     template = campaigns.create_template(owner=alice.user, channel="email", name="Welcome", subject="Hi",
                                          text="Hello {{ first_name }}")  # fmt: skip
+    campaign = campaigns.create_campaign(owner=alice.user, channel="email", name="Spring", template=template.public_id,
+                                         include_lists=[contact_list.public_id])  # fmt: skip
     return {"contact": contact, "contact_list": contact_list, "tag": Tag.objects.get(owner=alice.user),
-            "custom_field": field, "template": template}  # fmt: skip
+            "custom_field": field, "template": template, "campaign": campaign}  # fmt: skip
 
 
 def _alice_webhook(alice: Tenant) -> dict[str, Any]:
@@ -156,6 +158,23 @@ OBJECTS |= {
         "panel:delete-template": "template",
     }.items()
 }
+# The panel's campaign pages: a wizard step, a start, a pause or a cancel as bob would use his credit or stop hers.
+OBJECTS |= {
+    name: (as_bob_in_the_panel, lambda w: {"public_id": w["campaign"].public_id}, methods)
+    for name, methods in {
+        "panel:campaign": ("get",),
+        "panel:campaign-audience": ("get", "post"),
+        "panel:campaign-content": ("get", "post"),
+        "panel:campaign-schedule": ("get", "post"),
+        "panel:campaign-review": ("get", "post"),
+        "panel:pause-campaign": ("post",),
+        "panel:resume-campaign": ("post",),
+        "panel:cancel-campaign": ("get", "post"),
+        "panel:delete-campaign": ("get", "post"),
+        "panel:campaign-report-csv": ("get",),
+        "panel:campaign-recipients-csv": ("get",),
+    }.items()
+}
 # A test send of alice's template: bob's gateway and credit would be used, so it must be a 404 and send nothing.
 OBJECTS["panel:test-template"] = (as_bob_in_the_panel, lambda w: {"public_id": w["template"].public_id}, ("post",))
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
@@ -165,6 +184,9 @@ NOT_OBJECTS |= {"panel:password-reset-confirm"}
 # A sender's confirmation link names it by a random token (stored hashed), single use, for 48 hours; a wrong or
 # spent token is a 404 (tests/campaigns/test_senders.py).
 NOT_OBJECTS |= {"campaigns:sender-confirm"}
+# Links in campaign messages name a recipient by a token signed with SECRET_KEY (a salt per kind), not by an id a
+# tenant could swap; a forged, tampered or other kind's token is a 404 (tests/campaigns/test_own_links.py).
+NOT_OBJECTS |= {"campaigns:unsubscribe", "campaigns:open", "campaigns:click"}
 # Provider webhooks: no tenant calls them, each answers 401 unless the gateway's own secret signed the request;
 # tests/tracking/test_rules.py proves one tenant's signed event cannot touch another tenant's message.
 NOT_OBJECTS |= {
@@ -209,6 +231,8 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
         list(Tag.objects.values_list("name", flat=True)),
         list(CustomField.objects.values_list("name", "choices")),
         list(Template.objects.values_list("name", "subject", "text")),
+        list(Campaign.objects.values_list("name", "status", "schedule_at", "throttle", "recipients_count")),
+        list(Campaign.include_lists.through.objects.values_list("campaign_id", "contactlist_id")),
     )
     return (
         Message.objects.count(),

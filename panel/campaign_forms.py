@@ -1,0 +1,103 @@
+"""Forms of the panel's Campaigns pages: a new campaign (name and template of the chosen channel), then the wizard's
+steps for a Draft — audience (the tenant's lists and tags to include and exclude), content (template, verified
+sender for email, gateway), schedule (now or a time in the server's time zone; a throttle). Nothing is checked
+here beyond types: campaigns.services decides, and its errors are shown at the fields they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from accounts.models import User
+from campaigns.models import Campaign
+from campaigns.selectors import senders_of, templates_of
+from contacts.models import ContactList, Tag
+from gateways.selectors import usable_gateways
+from panel.send_forms import gateway_label
+from panel.template_forms import CHANNELS
+
+AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
+
+
+def _picks(label: str, choices: list[tuple[str, str]], help_text: str = "") -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        required=False, label=label, choices=choices, widget=forms.CheckboxSelectMultiple, help_text=help_text
+    )
+
+
+def template_choices(owner: User, channel: str) -> list[tuple[str, str]]:
+    return [("", "Choose a template")] + [
+        (pid, name) for pid, name in templates_of(owner, channel=channel).values_list("public_id", "name")
+    ]
+
+
+class NewCampaignForm(forms.Form):
+    """What a Draft needs to exist: a name and a template of its channel (campaigns.services.create_campaign)."""
+
+    name = forms.CharField(max_length=200, help_text="Yours to find it again; recipients do not see it.")
+    template = forms.ChoiceField(required=False, help_text="What each contact receives, filled with their data.")
+
+    def __init__(self, data: Any = None, *, owner: User, channel: str) -> None:
+        super().__init__(data)
+        self.fields["template"].choices = template_choices(owner, channel)
+
+
+class AudienceForm(forms.Form):
+    """Contacts in any included list or with any included tag, minus those in an excluded list or with an
+    excluded tag; unsubscribed and suppressed contacts are skipped by the services."""
+
+    def __init__(self, data: Any = None, *, lists: list[ContactList], tags: list[Tag], campaign: Campaign) -> None:
+        initial = {f: [o.public_id for o in getattr(campaign, f).all()] for f in AUDIENCE_FIELDS}
+        super().__init__(data, initial=initial)
+        list_choices = [(cl.public_id, cl.name) for cl in lists]
+        tag_choices = [(t.public_id, t.name) for t in tags]
+        self.fields["include_lists"] = _picks("Send to these lists", list_choices)
+        self.fields["include_tags"] = _picks("and to contacts with these tags", tag_choices)
+        self.fields["exclude_lists"] = _picks("but not to contacts in these lists", list_choices)
+        self.fields["exclude_tags"] = _picks("nor to contacts with these tags", tag_choices)
+
+
+class ContentForm(forms.Form):
+    template = forms.ChoiceField(required=False, help_text="A template of the campaign's channel.")
+    sender = forms.ChoiceField(required=False, help_text="One of your verified senders; empty: the gateway's own.")
+    gateway_identifier = forms.ChoiceField(required=False, label="Gateway")
+
+    def __init__(self, data: Any = None, *, campaign: Campaign) -> None:
+        owner, channel = campaign.owner, campaign.channel
+        initial = {
+            "template": campaign.template.public_id,
+            "sender": campaign.sender.public_id if campaign.sender else "",
+            "gateway_identifier": campaign.gateway_identifier,
+        }
+        super().__init__(data, initial=initial)
+        self.fields["template"].choices = template_choices(owner, channel)
+        if channel == "email":
+            senders = senders_of(owner, verified=True).values_list("public_id", "email", "name")
+            self.fields["sender"].choices = [("", "The gateway's from-address")] + [
+                (pid, f"{name} <{email}>" if name else email) for pid, email, name in senders
+            ]
+        else:
+            del self.fields["sender"]
+        gateways = usable_gateways(owner, channel)
+        self.fields["gateway_identifier"].choices = [("", f"Your default {CHANNELS[channel]} gateway")] + [
+            (g.identifier, gateway_label(g, owner)) for g in gateways
+        ]
+
+
+class ScheduleForm(forms.Form):
+    schedule_at = forms.DateTimeField(
+        required=False,
+        label="Send at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    throttle = forms.IntegerField(
+        required=False, min_value=1, label="Messages per minute", help_text="Empty: as fast as the gateway goes."
+    )
+
+    def __init__(self, data: Any = None, *, campaign: Campaign) -> None:
+        super().__init__(data, initial={"schedule_at": campaign.schedule_at, "throttle": campaign.throttle})
+        self.fields[
+            "schedule_at"
+        ].help_text = f"Empty: as soon as you start it. In the server's time zone, {settings.TIME_ZONE}."

@@ -1,0 +1,223 @@
+"""Campaigns: the tenant's campaigns (keyset pages, newest first), a new Draft (its channel, then a name and a
+template), the wizard for a Draft or Scheduled campaign — audience → content → schedule → review (recipient count,
+cost against the balance, Start or Schedule) — and a campaign's page (status, counts, pause / resume / cancel, the
+report with its timeline chart, CSV downloads).
+
+Every change goes through campaigns.services (their errors at the fields they name or above the form; the services
+are atomic, so nothing changes on error); every campaign is looked up by public id through campaigns.selectors
+(another tenant's, or a malformed id, is a 404); the report is campaigns.reports'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from campaigns import reports, services
+from campaigns.models import Campaign, CampaignStatus
+from campaigns.selectors import campaign_of, campaigns_of
+from panel.access import tenant_required
+from panel.audience import lists_of, tags_of
+from panel.campaign_forms import AudienceForm, ContentForm, NewCampaignForm, ScheduleForm
+from panel.campaign_pages import count_rows, estimate, rate_rows, timeline_chart
+from panel.contact_forms import add_domain_errors
+from panel.template_forms import CHANNELS
+from xsender.errors import DomainError, NotFound
+
+PAGE_SIZE = 25
+STEPS = (("audience", "Audience"), ("content", "Content"), ("schedule", "Schedule"), ("review", "Review"))
+NEXT = {"audience": "content", "content": "schedule", "schedule": "review"}
+
+
+def _own(request: HttpRequest, public_id: str) -> Campaign:
+    try:
+        return campaign_of(user=request.user, public_id=public_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def _page_url(campaign: Campaign) -> str:
+    return reverse("panel:campaign", kwargs={"public_id": campaign.public_id})
+
+
+@tenant_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, PAGE_SIZE a page, keyset on the id (`?after=`): one query whatever their number."""
+    after = request.GET.get("after", "")
+    rows = campaigns_of(request.user).order_by("-id")
+    if after.isdigit():
+        rows = rows.filter(pk__lt=int(after))
+    page = list(rows[: PAGE_SIZE + 1])
+    more = len(page) > PAGE_SIZE
+    context = {"campaigns": page[:PAGE_SIZE], "next_after": page[PAGE_SIZE - 1].pk if more else None,
+               "first_page": not after}  # fmt: skip
+    return render(request, "panel/campaigns.html", context)
+
+
+@tenant_required
+def add_campaign(request: HttpRequest) -> HttpResponse:
+    """`?channel=` chooses the channel first (it never changes); then a name and a template make the Draft."""
+    channel = request.GET.get("channel", "")
+    if channel not in CHANNELS:
+        return render(request, "panel/campaign_channel.html", {"channels": list(CHANNELS.items())})
+    form = NewCampaignForm(request.POST or None, owner=request.user, channel=channel)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.create_campaign(owner=request.user, channel=channel, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, f"Draft campaign “{campaign.name}” created: now choose its audience.")
+            return redirect("panel:campaign-audience", public_id=campaign.public_id)
+    context = {"form": form, "channel": channel, "channel_label": CHANNELS[channel],
+               "no_templates": len(form.fields["template"].choices) == 1}  # fmt: skip
+    return render(request, "panel/campaign_new.html", context, status=400 if form.errors else 200)
+
+
+def _step(request: HttpRequest, public_id: str, step: str, make: Callable[[Any, Campaign], forms.Form]) -> HttpResponse:
+    """One wizard step: GET shows the campaign's values; POST saves them through update_campaign, then the next
+    step. A campaign that has started is no longer edited here: its page instead."""
+    campaign = _own(request, public_id)
+    if campaign.status not in services.EDITABLE_STATUSES:
+        messages.error(
+            request, f"The campaign is {campaign.get_status_display().lower()}: it can no longer be changed."
+        )
+        return redirect(_page_url(campaign))
+    form = make(request.POST or None, campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_campaign(campaign=campaign, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, f"{dict(STEPS)[step]} saved.")
+            return redirect(f"panel:campaign-{NEXT[step]}", public_id=campaign.public_id)
+    context = {"campaign": campaign, "form": form, "step": step, "steps": STEPS, "title": dict(STEPS)[step]}
+    return render(request, "panel/campaign_step.html", context, status=400 if form.errors else 200)
+
+
+@tenant_required
+def campaign_audience(request: HttpRequest, public_id: str) -> HttpResponse:
+    lists, tags = lists_of(request.user), tags_of(request.user)
+    return _step(request, public_id, "audience", lambda data, c: AudienceForm(data, lists=lists, tags=tags, campaign=c))
+
+
+@tenant_required
+def campaign_content(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _step(request, public_id, "content", lambda data, c: ContentForm(data, campaign=c))
+
+
+@tenant_required
+def campaign_schedule(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _step(request, public_id, "schedule", lambda data, c: ScheduleForm(data, campaign=c))
+
+
+@tenant_required
+def campaign_review(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The recipient count, the cost against the balance, and Start (or Schedule, for a time ahead): POST goes
+    through schedule_campaign, which starts at once when no time ahead is set. On a refusal (not enough credit,
+    with the shortfall; no audience; no gateway) nothing is started and the review shows why."""
+    campaign = _own(request, public_id)
+    if campaign.status not in services.EDITABLE_STATUSES:
+        return redirect(_page_url(campaign))
+    error = ""
+    if request.method == "POST":
+        try:
+            campaign = services.schedule_campaign(campaign=campaign)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            done = "scheduled" if campaign.status == CampaignStatus.SCHEDULED else "started"
+            messages.success(request, f"Campaign “{campaign.name}” {done}.")
+            return redirect(_page_url(campaign))
+    ahead = campaign.schedule_at is not None and campaign.schedule_at > timezone.now()
+    context = {"campaign": campaign, "estimate": estimate(campaign), "error": error, "step": "review",
+               "steps": STEPS, "audience": _audience(campaign), "ahead": ahead}  # fmt: skip
+    return render(request, "panel/campaign_review.html", context, status=400 if error else 200)
+
+
+def _audience(campaign: Campaign) -> dict[str, list[str]]:
+    return {f: [str(o) for o in getattr(campaign, f).all()] for f in services.AUDIENCE_FIELDS}
+
+
+@tenant_required
+def campaign_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Status, counters, actions, and once started the report (three queries, whatever the audience's size)."""
+    campaign = _own(request, public_id)
+    context: dict[str, Any] = {"campaign": campaign, "editable": campaign.status in services.EDITABLE_STATUSES}
+    if campaign.started_at is not None:
+        report = reports.campaign_report(owner=request.user, campaign=campaign)
+        context |= {"report": report, "counts": count_rows(report), "rates": rate_rows(report),
+                    "chart": timeline_chart(report)}  # fmt: skip
+    return render(request, "panel/campaign.html", context)
+
+
+def _act(request: HttpRequest, public_id: str, action: Callable[..., Campaign], done: str) -> HttpResponse:
+    campaign = _own(request, public_id)
+    try:
+        campaign = action(campaign=campaign)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Campaign “{campaign.name}” {done}.")
+    return redirect(_page_url(campaign))
+
+
+@tenant_required
+@require_POST
+def pause_campaign(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _act(request, public_id, services.pause_campaign, "paused: its queued messages were withdrawn")
+
+
+@tenant_required
+@require_POST
+def resume_campaign(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _act(request, public_id, services.resume_campaign, "resumed")
+
+
+@tenant_required
+def cancel_campaign(request: HttpRequest, public_id: str) -> HttpResponse:
+    """GET asks for the confirmation; POST cancels (unsent messages withdrawn, their credit refunded)."""
+    if request.method == "POST":
+        return _act(request, public_id, services.cancel_campaign, "cancelled: unsent messages were refunded")
+    campaign = _own(request, public_id)
+    return _confirm(request, campaign, "Cancel campaign", "Cancel campaign",
+                    "Messages not yet sent are withdrawn and their credit refunded. This cannot be undone.")  # fmt: skip
+
+
+@tenant_required
+def delete_campaign(request: HttpRequest, public_id: str) -> HttpResponse:
+    """GET asks for the confirmation; POST deletes a campaign that never started (the services refuse others)."""
+    campaign = _own(request, public_id)
+    if request.method == "POST":
+        try:
+            services.delete_campaign(campaign=campaign)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(_page_url(campaign))
+        messages.success(request, f"Campaign “{campaign.name}” deleted.")
+        return redirect("panel:campaigns")
+    return _confirm(request, campaign, "Delete campaign", "Delete campaign", "The draft goes; nothing was sent.")
+
+
+def _confirm(request: HttpRequest, campaign: Campaign, title: str, button: str, text: str) -> HttpResponse:
+    context = {"title": f"{title} “{campaign.name}”", "text": text, "button": button, "back": _page_url(campaign)}
+    return render(request, "panel/confirm_delete.html", context)
+
+
+@tenant_required
+def campaign_report_csv(request: HttpRequest, public_id: str) -> HttpResponse:
+    return reports.report_csv(owner=request.user, campaign=_own(request, public_id))
+
+
+@tenant_required
+def campaign_recipients_csv(request: HttpRequest, public_id: str) -> HttpResponse:
+    return reports.recipients_csv(owner=request.user, campaign=_own(request, public_id))
