@@ -22,6 +22,7 @@ this gateway (default: no, an unverifiable source is refused), and `parse_events
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import traceback
@@ -34,7 +35,8 @@ from email.utils import formataddr
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMessage
+from django.core.mail import BadHeaderError, EmailMessage, EmailMultiAlternatives
+from django.utils.html import strip_tags
 
 from xsender.addresses import AddressRefused, check_url
 from xsender.errors import ValidationFailed
@@ -162,6 +164,18 @@ def check_handoff_url(url: str, what: str = "Media URL") -> None:
         check_url(url)
     except AddressRefused as exc:
         raise MessageRefused(f"{what} refused: {exc.message}") from None
+
+
+# A body with an end tag, a line break tag or a document type in it is HTML (the API's and the panel's `message`
+# is "HTML or text"); "if a<b and c>d" is text.
+HTML_TAG = re.compile(r"</[a-zA-Z][a-zA-Z0-9]*\s*>|<br\s*/?>|<!doctype\s|<html[\s>]", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
+
+
+def html_to_text(body: str) -> str:
+    """The text of an HTML body for its text/plain part: tags removed (Django's strip_tags), entities decoded,
+    runs of blank lines made one."""
+    return _BLANK_LINES.sub("\n\n", html.unescape(strip_tags(body))).strip()
 
 
 def check_header_fields(message: OutgoingMessage) -> None:
@@ -307,10 +321,18 @@ class Backend:
         sender = self.config["from_email"]
         if message.sender_name:
             sender = formataddr((message.sender_name, sender))
-        email = EmailMessage(
-            message.subject, message.body, sender, [message.recipient], connection=connection, headers=headers,
-            reply_to=[message.reply_to] if message.reply_to else None,
-        )  # fmt: skip
+        reply_to = [message.reply_to] if message.reply_to else None
+        if HTML_TAG.search(message.body or ""):  # HTML: sent as HTML, with its text for clients that show only text
+            email = EmailMultiAlternatives(
+                message.subject, html_to_text(message.body), sender, [message.recipient], connection=connection,
+                headers=headers, reply_to=reply_to,
+            )  # fmt: skip
+            email.attach_alternative(message.body, "text/html")
+        else:
+            email = EmailMessage(
+                message.subject, message.body, sender, [message.recipient], connection=connection, headers=headers,
+                reply_to=reply_to,
+            )  # fmt: skip
         for attachment in message.attachments or []:
             fetched = self.fetch_attachment(attachment["url"])
             email.attach(fetched.filename, fetched.content, fetched.content_type)

@@ -91,3 +91,10 @@ def test_an_attachment_is_fetched_once_for_every_recipient_of_a_batch(postmark, 
     assert all(r.ok for r in results)
     assert len(files.requests) == 1
     assert all(r.body["Attachments"][0]["Name"] == "inv.pdf" for r in postmark.requests)
+
+
+def test_an_html_body_reaches_the_esp_as_html_and_text(postmark):
+    html_mail = ProbeMessage(recipient="a@example.com", channel="email", subject="S", body="<p>Hi <b>Ann</b></p>")
+    assert esp(postmark).send([html_mail])[0].ok
+    body = postmark.requests[0].body
+    assert (body["HtmlBody"], body["TextBody"]) == ("<p>Hi <b>Ann</b></p>", "Hi Ann")

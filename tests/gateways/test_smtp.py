@@ -169,3 +169,21 @@ def test_an_attachment_is_fetched_once_per_batch_and_again_after_close(sink, set
     assert all(r.ok for r in first)
     assert len(sink.messages) == 6
     assert len(files.requests) == 2
+
+
+def test_an_html_body_arrives_as_html_with_its_text_and_a_text_body_as_text(sink):
+    backend = gateway(sink).backend()
+    html = "<html><body><p>Hello &amp; welcome</p>\n\n\n<p>Your code: <b>4829</b></p></body></html>"
+    backend.send([message("carol@example.com", body=html), message("dave@example.com", body="if a<b and c>d")])
+    received = {m.email["To"]: m.email for m in sink.messages}
+    carol = received["carol@example.com"]
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode().replace("\r\n", "\n")
+        for p in carol.walk()
+        if not p.is_multipart()
+    }  # as sent over SMTP: lines end in CRLF
+    assert carol.get_content_type() == "multipart/alternative"
+    assert parts["text/html"] == html
+    assert parts["text/plain"] == "Hello & welcome\n\nYour code: 4829"
+    dave = received["dave@example.com"]
+    assert (dave.get_content_type(), dave.get_payload(decode=True).decode()) == ("text/plain", "if a<b and c>d")
