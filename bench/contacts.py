@@ -1,7 +1,7 @@
 """The audience at scale: segment counts over 1,000,000 contacts of one tenant, and the import's rows per second.
 
-Run: `python -m bench.contacts` (1,000,000 contacts generated in SQL; an import of 200,000 rows — `--import-rows
-1000000` for the full million) or `python -m bench.contacts --small` (a fiftieth: checks that the bench works).
+Run: `python -m bench.contacts` (1,000,000 contacts generated in SQL; an import of 1,000,000 rows, issue 13's
+size — `--import-rows N` for another) or `python -m bench.contacts --small` (a fiftieth: checks that the bench works).
 Uses its own database (xsender_bench_contacts) and Redis db 15; writes bench/results/contacts.json.
 
 Contacts are generated inside PostgreSQL (INSERT … SELECT over generate_series) with typed custom values (Age: a
@@ -109,7 +109,7 @@ def run_import(rows: int) -> dict[str, Any]:
 
 def main() -> None:
     small = "--small" in sys.argv
-    import_rows = int(sys.argv[sys.argv.index("--import-rows") + 1]) if "--import-rows" in sys.argv else 200_000
+    import_rows = int(sys.argv[sys.argv.index("--import-rows") + 1]) if "--import-rows" in sys.argv else 1_000_000
     contacts = 1_000_000 // (50 if small else 1)
     import_rows //= 50 if small else 1
     recreate_database()

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from contacts import imports, services
 from contacts.models import Contact, ImportJob
 from xsender.errors import ValidationFailed
+from xsender.public_ids import is_public_id
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,25 @@ def test_imported_contacts_join_the_list_and_get_the_tags(alice):
     )
     assert friends.contacts.count() == 2
     assert Contact.objects.filter(tags__name="csv").count() == 2
+
+
+def test_contacts_an_import_updates_join_the_list_and_get_the_tags_too(alice):
+    friends = services.create_list(owner=alice.user, name="Friends")
+    services.create_contact(owner=alice.user, email="ann@example.com", first_name="Ann")
+    job = run(
+        alice.user, csv_of("email,first_name", "ann@example.com,Anne", "bo@example.com,Bo"),
+        list_id=friends.public_id, tags=["csv"],
+    )  # fmt: skip
+    assert (job.rows_created, job.rows_updated) == (1, 1)
+    assert set(friends.contacts.values_list("first_name", flat=True)) == {"Anne", "Bo"}
+    assert Contact.objects.filter(tags__name="csv").count() == 2
+
+
+def test_imported_contacts_have_distinct_public_ids_of_the_usual_shape(alice):
+    run(alice.user, many(50))
+    ids = list(Contact.objects.values_list("public_id", flat=True))
+    assert len(set(ids)) == 50
+    assert all(is_public_id(i, "contact") for i in ids)
 
 
 def test_an_xlsx_file_imports_like_a_csv(alice):
