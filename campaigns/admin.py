@@ -122,6 +122,8 @@ CAMPAIGN_FIELDS = (
     "include_tags",
     "exclude_lists",
     "exclude_tags",
+    "include_segments",
+    "exclude_segments",
     "schedule_at",
     "track_opens_clicks",
     "throttle",

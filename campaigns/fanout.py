@@ -23,8 +23,8 @@ from accounts.models import UNLIMITED
 from campaigns import links
 from campaigns.content import render_template
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
-from contacts.models import Contact, ContactStatus
-from contacts.selectors import contact_data, custom_field_names, with_statuses
+from contacts.models import Contact, ContactStatus, Segment
+from contacts.selectors import contact_data, custom_field_names, segment_contacts, with_statuses
 from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.models import Message, Source, Status
 from messaging.segments import sms_segments
@@ -41,11 +41,21 @@ ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 # ---------------------------------------------------------------- the audience
 
 
+def _matching(segments: list[Segment]) -> Q:
+    """Contacts matching any of `segments`: one `pk IN (subquery)` a segment, built from its rules by
+    contacts.selectors.segment_contacts (only the segments' rows are read here, never contacts). No segment:
+    nobody."""
+    q = Q(pk__in=[])
+    for segment in segments:
+        q |= Q(pk__in=segment_contacts(segment).values("pk"))
+    return q
+
+
 def audience(campaign: Campaign) -> QuerySet[Contact]:
-    """The campaign's contacts: in an included list or with an included tag, in no excluded list and with no
-    excluded tag, with the channel's address, and subscribed there (contacts.selectors.with_statuses: the
-    suppression list counts, the tenant's and the global one). Distinct by construction (`pk IN`), unordered.
-    Segments will add their own include/exclude conditions here."""
+    """The campaign's contacts: in an included list, with an included tag or matching an included segment; in no
+    excluded list, with no excluded tag and matching no excluded segment; with the channel's address, and
+    subscribed there (contacts.selectors.with_statuses: the suppression list counts, the tenant's and the global
+    one). One statement (segments as subqueries); distinct by construction (`pk IN`), unordered."""
     owner = campaign.owner
     lists, tags = Contact.lists.through.objects, Contact.tags.through.objects
 
@@ -55,13 +65,26 @@ def audience(campaign: Campaign) -> QuerySet[Contact]:
     def with_tags(ids: Any) -> Q:
         return Q(pk__in=tags.filter(tag__in=ids, tag__owner=owner).values("contact_id"))
 
+    segments = Segment.objects.for_tenant(owner)  # the owner's only, whatever was stored
+    included = list(segments.filter(pk__in=campaign.include_segments.values("pk")))
+    excluded = list(segments.filter(pk__in=campaign.exclude_segments.values("pk")))
     contacts = with_statuses(Contact.objects.for_tenant(owner), owner)
-    contacts = contacts.filter(in_lists(campaign.include_lists.all()) | with_tags(campaign.include_tags.all()))
+    contacts = contacts.filter(
+        in_lists(campaign.include_lists.all()) | with_tags(campaign.include_tags.all()) | _matching(included)
+    )
     contacts = contacts.exclude(in_lists(campaign.exclude_lists.all())).exclude(with_tags(campaign.exclude_tags.all()))
+    if excluded:
+        contacts = contacts.exclude(_matching(excluded))
     address = ADDRESS[campaign.channel]
     return contacts.exclude(**{address: ""}).filter(
         **{f"effective_{campaign.channel}_status": ContactStatus.SUBSCRIBED}
     )
+
+
+def audience_count(campaign: Campaign) -> int:
+    """How many contacts the saved campaign's audience holds now (one COUNT over audience's statement): what the
+    review shows and what scheduling checks the credit against."""
+    return audience(campaign).count()
 
 
 def resolve_audience(campaign: Campaign) -> int:

@@ -86,9 +86,9 @@ class CampaignStatus(models.TextChoices):
 class Campaign(models.Model):
     """A template sent to an audience. Every write goes through campaigns.services (docs/campaigns.md).
 
-    The audience: contacts in any `include_lists` or with any `include_tags`, minus those in `exclude_lists` or
-    with `exclude_tags` (segments join here when they land: include/exclude segment fields, resolved in the
-    same statement). It is resolved once, when the campaign starts, into CampaignRecipient rows."""
+    The audience: contacts in any `include_lists`, with any `include_tags` or matching any `include_segments`,
+    minus those in `exclude_lists`, with `exclude_tags` or matching `exclude_segments` (campaigns.fanout.audience:
+    one statement). It is resolved once, when the campaign starts, into CampaignRecipient rows."""
 
     public_id = models.CharField(max_length=40, unique=True, default=public_id_default("campaign"), editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaigns")
@@ -106,6 +106,8 @@ class Campaign(models.Model):
     include_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
     exclude_lists = models.ManyToManyField("contacts.ContactList", blank=True, related_name="+")
     exclude_tags = models.ManyToManyField("contacts.Tag", blank=True, related_name="+")
+    include_segments = models.ManyToManyField("contacts.Segment", blank=True, related_name="+")
+    exclude_segments = models.ManyToManyField("contacts.Segment", blank=True, related_name="+")
     schedule_at = models.DateTimeField(null=True, blank=True, help_text="Empty = as soon as it is started.")
     throttle = models.PositiveIntegerField(null=True, blank=True, help_text="Messages per minute; empty = no limit.")
     track_opens_clicks = models.BooleanField(

@@ -31,7 +31,7 @@ from campaigns.senders import confirm_sender as confirm_sender
 from campaigns.senders import owned_sender
 from campaigns.senders import remove_sender as remove_sender
 from campaigns.senders import resend_confirmation as resend_confirmation
-from contacts.models import ContactList, Tag
+from contacts.models import ContactList, Segment, Tag
 from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
 from messaging.models import Message, Status
 from messaging.services import cancel_messages, check_plan
@@ -238,7 +238,12 @@ def preview_template(
 
 # ---------------------------------------------------------------- campaigns
 
-AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
+AUDIENCE_FIELDS = (
+    "include_lists", "include_tags", "include_segments", "exclude_lists", "exclude_tags", "exclude_segments",
+)  # fmt: skip
+AUDIENCE_MODELS: dict[str, type[ContactList] | type[Tag] | type[Segment]] = {
+    "lists": ContactList, "tags": Tag, "segments": Segment,
+}  # fmt: skip
 CAMPAIGN_FIELDS = (
     "name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS, "sender",
     "track_opens_clicks",
@@ -260,8 +265,11 @@ class CampaignInput:
     track_opens_clicks: bool = True
 
 
-def _owned(owner: User, model: type[ContactList] | type[Tag], field: str, ids: Any) -> tuple[list, list[FieldError]]:
-    """The owner's lists or tags named by public id (tags also by name); another tenant's id is unknown."""
+def _owned(
+    owner: User, model: type[ContactList] | type[Tag] | type[Segment], field: str, ids: Any
+) -> tuple[list, list[FieldError]]:
+    """The owner's lists, tags or segments named by public id (tags also by name); another tenant's id is
+    unknown."""
     if not isinstance(ids, list | tuple) or not all(isinstance(i, str) for i in ids):
         return [], [{"field": field, "message": "A list of public ids."}]
     wanted = set(ids)
@@ -307,9 +315,9 @@ def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[F
 
 
 def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> CampaignInput:
-    """`values` (CAMPAIGN_FIELDS; lists and tags by public id, the template by public id or instance) checked
-    for `owner`: only the owner's templates, lists, tags and gateways. Raises ValidationFailed naming every bad
-    field."""
+    """`values` (CAMPAIGN_FIELDS; lists, tags and segments by public id, the template by public id or instance)
+    checked for `owner`: only the owner's templates, lists, tags, segments and gateways. Raises ValidationFailed
+    naming every bad field."""
     if channel not in CHANNELS:
         raise ValidationFailed.single("channel", f"Must be one of: {', '.join(CHANNELS)}.")
     unknown = sorted(set(values) - set(CAMPAIGN_FIELDS))
@@ -326,7 +334,7 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         errors.append({"field": "track_opens_clicks", "message": "Must be true or false."})
     audience: dict[str, list[Any]] = {}
     for field in AUDIENCE_FIELDS:
-        model = ContactList if field.endswith("lists") else Tag
+        model = AUDIENCE_MODELS[field.split("_", 1)[1]]
         audience[field], problems = _owned(owner, model, field, values.get(field) or [])
         errors += problems
     if errors or template is None:
@@ -380,8 +388,8 @@ def _locked(campaign: Campaign) -> Campaign:
 def _check_ready(campaign: Campaign) -> None:
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict(f"The campaign is {campaign.get_status_display().lower()}: it cannot be started.")
-    if not campaign.include_lists.exists() and not campaign.include_tags.exists():
-        raise ValidationFailed.single("include_lists", "Choose at least one list or tag to send to.")
+    if not any(getattr(campaign, f).exists() for f in ("include_lists", "include_tags", "include_segments")):
+        raise ValidationFailed.single("include_lists", "Choose at least one list, tag or segment to send to.")
     check_plan(principal=campaign.owner, channel=campaign.channel)
     gateways = usable_gateways(campaign.owner, campaign.channel)
     if campaign.gateway_identifier not in gateways_by_identifier(gateways) and (
@@ -401,7 +409,7 @@ def schedule_campaign(*, campaign: Campaign, schedule_at: datetime | None = None
     if at is None or at <= timezone.now():
         return start_campaign(campaign=campaign)
     _check_ready(campaign)
-    fanout.check_credit(campaign, fanout.audience(campaign).count())
+    fanout.check_credit(campaign, fanout.audience_count(campaign))
     campaign.status, campaign.schedule_at, campaign.last_error = CampaignStatus.SCHEDULED, at, ""
     campaign.updated_at = timezone.now()
     campaign.save(update_fields=["status", "schedule_at", "last_error", "updated_at"])

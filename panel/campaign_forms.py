@@ -1,5 +1,5 @@
 """Forms of the panel's Campaigns pages: a new campaign (name and template of the chosen channel), then the wizard's
-steps for a Draft — audience (the tenant's lists and tags to include and exclude), content (template, verified
+steps for a Draft — audience (the tenant's lists, tags and segments to include and exclude), content (template, verified
 sender for email, gateway), schedule (now or a time in the server's time zone; a throttle). Nothing is checked
 here beyond types: campaigns.services decides, and its errors are shown at the fields they name."""
 
@@ -13,12 +13,14 @@ from django.conf import settings
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.selectors import senders_of, templates_of
-from contacts.models import ContactList, Tag
+from contacts.models import ContactList, Segment, Tag
 from gateways.selectors import usable_gateways
 from panel.send_forms import gateway_label
 from panel.template_forms import CHANNELS
 
-AUDIENCE_FIELDS = ("include_lists", "include_tags", "exclude_lists", "exclude_tags")
+AUDIENCE_FIELDS = (
+    "include_lists", "include_tags", "include_segments", "exclude_lists", "exclude_tags", "exclude_segments",
+)  # fmt: skip
 
 
 def _picks(label: str, choices: list[tuple[str, str]], help_text: str = "") -> forms.MultipleChoiceField:
@@ -45,18 +47,31 @@ class NewCampaignForm(forms.Form):
 
 
 class AudienceForm(forms.Form):
-    """Contacts in any included list or with any included tag, minus those in an excluded list or with an
-    excluded tag; unsubscribed and suppressed contacts are skipped by the services."""
+    """Contacts in any included list, with any included tag or matching any included segment, minus those in an
+    excluded list, with an excluded tag or matching an excluded segment; unsubscribed and suppressed contacts are
+    skipped by the services."""
 
-    def __init__(self, data: Any = None, *, lists: list[ContactList], tags: list[Tag], campaign: Campaign) -> None:
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        lists: list[ContactList],
+        tags: list[Tag],
+        segments: list[Segment],
+        campaign: Campaign,
+    ) -> None:
         initial = {f: [o.public_id for o in getattr(campaign, f).all()] for f in AUDIENCE_FIELDS}
         super().__init__(data, initial=initial)
         list_choices = [(cl.public_id, cl.name) for cl in lists]
         tag_choices = [(t.public_id, t.name) for t in tags]
+        segment_choices = [(s.public_id, s.name) for s in segments]
+        rules = "Matched by its rules when the campaign starts."
         self.fields["include_lists"] = _picks("Send to these lists", list_choices)
         self.fields["include_tags"] = _picks("and to contacts with these tags", tag_choices)
+        self.fields["include_segments"] = _picks("and to contacts in these segments", segment_choices, rules)
         self.fields["exclude_lists"] = _picks("but not to contacts in these lists", list_choices)
         self.fields["exclude_tags"] = _picks("nor to contacts with these tags", tag_choices)
+        self.fields["exclude_segments"] = _picks("nor to contacts in these segments", segment_choices, rules)
 
 
 class ContentForm(forms.Form):

@@ -32,9 +32,10 @@ class Estimate:
 
 
 def estimate(campaign: Campaign) -> Estimate:
-    """The audience as fanout.audience resolves it now (a count, in SQL), the estimated cost (SMS: the template's
-    own segments; a contact's data may add some when rendered) and the owner's balance for the channel."""
-    recipients = fanout.audience(campaign).count()
+    """The audience as fanout.audience resolves it now (fanout.audience_count: one COUNT in SQL, segments
+    included), the estimated cost (SMS: the template's own segments; a contact's data may add some when rendered)
+    and the owner's balance for the channel."""
+    recipients = fanout.audience_count(campaign)
     unit = fanout.unit_cost(campaign.template)
     balance = accounts.balances(campaign.owner)[campaign.channel]
     unlimited = balance == UNLIMITED or campaign.owner.is_superuser

@@ -1,5 +1,5 @@
 """Campaigns: the tenant's campaigns (keyset pages, newest first), a new Draft (its channel, then a name and a
-template), the wizard for a Draft or Scheduled campaign — audience → content → schedule → review (recipient count,
+template), the wizard for a Draft or Scheduled campaign — audience (lists, tags, segments) → content → schedule → review (recipient count,
 cost against the balance, Start or Schedule) — and a campaign's page (status, counts, pause / resume / cancel, the
 report with its timeline chart, CSV downloads).
 
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns import reports, services
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.selectors import campaign_of, campaigns_of
+from campaigns.selectors import campaign_of, campaigns_of, segments_of
 from panel.access import tenant_required
 from panel.audience import lists_of, tags_of
 from panel.campaign_forms import AudienceForm, ContentForm, NewCampaignForm, ScheduleForm
@@ -106,8 +106,12 @@ def _step(request: HttpRequest, public_id: str, step: str, make: Callable[[Any, 
 
 @tenant_required
 def campaign_audience(request: HttpRequest, public_id: str) -> HttpResponse:
-    lists, tags = lists_of(request.user), tags_of(request.user)
-    return _step(request, public_id, "audience", lambda data, c: AudienceForm(data, lists=lists, tags=tags, campaign=c))
+    lists, tags, segments = lists_of(request.user), tags_of(request.user), segments_of(request.user)
+
+    def make(data: Any, campaign: Campaign) -> forms.Form:
+        return AudienceForm(data, lists=lists, tags=tags, segments=segments, campaign=campaign)
+
+    return _step(request, public_id, "audience", make)
 
 
 @tenant_required

@@ -1,5 +1,5 @@
 """An audience for campaigns: alice's two overlapping lists, an excluded tag, unsubscribed and suppressed
-contacts; her console gateways; a template per channel."""
+contacts; two segments (an included and an excluded one); her console gateways; a template per channel."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rq import SimpleWorker
 from campaigns.models import Campaign, Template
 from campaigns.services import create_campaign, create_template
 from contacts import services as contacts
-from contacts.models import Contact, ContactList
+from contacts.models import Contact, ContactList, Segment
 from gateways.models import Gateway
 from messaging.models import Message
 from messaging.services import add_suppression
@@ -71,6 +71,23 @@ def campaign(alice: Tenant, gateways, audience: Audience, template: Template) ->
         include_lists=[audience.first.public_id, audience.second.public_id],
         exclude_tags=["vip"],
     )
+
+
+ACME = [{"field": "company", "op": "equals", "value": "Acme"}]
+
+
+@pytest.fixture
+def segments(alice: Tenant, audience: Audience) -> tuple[Segment, Segment]:
+    """acme: a0 (also in the first list), b1 and b3 (unsubscribed), none in a list; not_a1: a1 only."""
+    owner = alice.user
+    contacts.update_contact(contact=Contact.objects.get(email="a0@example.com"), company="Acme")
+    contacts.create_contact(owner=owner, email="b1@example.com", company="Acme")
+    contacts.create_contact(owner=owner, email="b3@example.com", company="Acme", email_status="unsubscribed")
+    acme = contacts.create_segment(owner=owner, name="Acme", rules=ACME)
+    a1 = contacts.create_segment(
+        owner=owner, name="A1", rules=[{"field": "email", "op": "starts_with", "value": "a1@"}]
+    )
+    return acme, a1
 
 
 def campaign_messages(campaign: Campaign):

@@ -17,8 +17,9 @@ from django.urls import reverse
 from accounts import services as accounts
 from campaigns import jobs, reports, services
 from campaigns.models import Campaign, CampaignStatus
+from contacts import services as contacts
 from contacts.models import Tag
-from tests.campaigns.conftest import audience, campaign, campaign_messages, gateways, template  # noqa: F401
+from tests.campaigns.conftest import ACME, audience, campaign, campaign_messages, gateways, segments, template  # noqa: F401
 from tests.campaigns.test_reports import LINK_A, outcomes, send
 from tests.conftest import Tenant
 
@@ -82,6 +83,34 @@ def test_the_wizard_creates_a_draft_with_the_chosen_audience(panel, gateways, au
     assert list(draft.exclude_tags.values_list("name", flat=True)) == ["vip"]
 
 
+def test_the_audience_step_offers_the_tenants_segments_only(panel, bob, campaign, segments):  # noqa: F811
+    bobs = contacts.create_segment(owner=bob.user, name="Bob's segment", rules=ACME)
+    page = panel.get(url("campaign-audience", campaign)).content.decode()
+    assert page.count(f'value="{segments[0].public_id}"') == 2  # include and exclude
+    assert bobs.public_id not in page
+
+
+def test_the_wizard_saves_segments_and_the_review_counts_them(panel, campaign, audience, segments):  # noqa: F811
+    acme, a1 = segments
+    step = panel.post(
+        url("campaign-audience", campaign),
+        {"include_lists": [audience.first.public_id], "include_segments": [acme.public_id],
+         "exclude_segments": [a1.public_id]},
+    )  # fmt: skip
+    assert step.url == url("campaign-content", campaign)
+    assert (list(campaign.include_segments.all()), list(campaign.exclude_segments.all())) == ([acme], [a1])
+    page = panel.get(url("campaign-review", campaign)).content.decode()
+    assert re.search(r'id="review-recipients">.*?<p class="big">6</p>', page, re.S)  # a0, a2–a5 and b1
+    assert re.search(r'id="review-include-segments">Acme</dd>', page)
+
+
+def test_another_tenants_segment_posted_to_the_audience_step_changes_nothing(panel, bob, campaign):  # noqa: F811
+    bobs = contacts.create_segment(owner=bob.user, name="Bob's segment", rules=ACME)
+    response = panel.post(url("campaign-audience", campaign), {"include_segments": [bobs.public_id]})
+    assert response.status_code == 400
+    assert not campaign.include_segments.exists()
+
+
 def test_a_new_campaign_without_a_template_shows_the_error_at_the_field(panel, gateways, template):  # noqa: F811
     response = panel.post(reverse("panel:add-campaign") + "?channel=email", {"name": "Spring", "template": ""})
     assert response.status_code == 400
@@ -128,7 +157,7 @@ def test_start_creates_one_message_per_recipient(panel, campaign, audience):  # 
 def test_a_start_without_an_audience_is_refused_above_the_form(panel, alice, gateways, template):  # noqa: F811
     draft = services.create_campaign(owner=alice.user, channel="email", name="Empty", template=template.public_id)
     response = panel.post(url("campaign-review", draft))
-    assert "Choose at least one list or tag to send to." in response.content.decode()
+    assert "Choose at least one list, tag or segment to send to." in response.content.decode()
     assert Campaign.objects.get(pk=draft.pk).status == CampaignStatus.DRAFT
 
 
