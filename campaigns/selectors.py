@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from campaigns.models import Campaign, Sender, Template
-from contacts.models import Segment
 from xsender.errors import NotFound
 from xsender.public_ids import is_public_id
 
@@ -55,9 +54,3 @@ def sender_of(*, user: User, public_id: str) -> Sender:
     if sender is None:
         raise NotFound("Sender not found.")
     return sender
-
-
-def segments_of(user: User) -> list[Segment]:
-    """The tenant's segments a campaign's audience may include or exclude, by name (one query). (Kept here while
-    contacts.selectors is being extended by others.)"""
-    return list(Segment.objects.for_tenant(user).order_by("name"))

@@ -55,6 +55,11 @@ def get_segment(*, owner: User, public_id: str) -> Segment:
     return _one(Segment, owner, public_id, "Segment")
 
 
+def segments_of(owner: User) -> list[Segment]:
+    """The tenant's segments by name (one query)."""
+    return list(Segment.objects.for_tenant(owner).order_by("name"))
+
+
 def with_statuses(contacts: QuerySet[Contact], owner: User) -> QuerySet[Contact]:
     """`contacts` annotated with `effective_<channel>_status`: what the suppression list (the tenant's or
     everyone's) says of the contact's address when it is there, else the stored status. In the same query."""

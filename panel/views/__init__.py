@@ -1,8 +1,9 @@
 """The tenant panel's views, one module per area; every name a URL uses is re-exported here.
 
-Areas: dashboard, send, history, contacts and the audience (lists, tags, custom fields), devices, webhooks, keys,
-gateways, credits, account (and the password reset). A view is thin: it reads through selectors (scoped to the
-signed-in tenant), writes through services, renders a template that extends templates/panel/base.html.
+Areas: dashboard, send, history, contacts and the audience (lists, tags, custom fields, segments, imports and
+export), devices, webhooks, keys, gateways, credits, account (and the password reset). A view is thin: it reads
+through selectors (scoped to the signed-in tenant), writes through services, renders a template that extends
+templates/panel/base.html.
 """
 
 from panel.views.account import (
@@ -43,7 +44,9 @@ from panel.views.gateways import (
     test_gateway,
 )
 from panel.views.history import cancel_message, export_history, history_list, message_detail, retry_message
+from panel.views.imports import export_contacts, import_detail, import_list, start_import
 from panel.views.keys import api_key_list, create_api_key, rename_api_key, revoke_api_key
+from panel.views.segments import add_segment, delete_segment, edit_segment, segment_count, segment_list
 from panel.views.send import bulk_review, bulk_upload, send_email, send_index, send_sms, send_whatsapp, sms_counter
 from panel.views.webhooks import (
     add_webhook,
@@ -66,6 +69,7 @@ __all__ = [
     "add_contact",
     "add_device",
     "add_gateway",
+    "add_segment",
     "add_webhook",
     "api_key_list",
     "bulk_contacts",
@@ -82,6 +86,7 @@ __all__ = [
     "delete_contact",
     "delete_custom_field",
     "delete_list",
+    "delete_segment",
     "delete_tag",
     "delete_webhook",
     "device_list",
@@ -90,9 +95,11 @@ __all__ = [
     "edit_contact",
     "edit_custom_field",
     "edit_list",
+    "edit_segment",
     "edit_webhook",
     "end_other_sessions",
     "enrol_totp",
+    "export_contacts",
     "export_history",
     "export_ledger",
     "gateway_detail",
@@ -100,6 +107,8 @@ __all__ = [
     "gateway_session",
     "history_list",
     "home",
+    "import_detail",
+    "import_list",
     "list_page",
     "message_detail",
     "remove_gateway",
@@ -110,12 +119,15 @@ __all__ = [
     "revoke_api_key",
     "revoke_device",
     "rotate_webhook_secret",
+    "segment_count",
+    "segment_list",
     "send_email",
     "send_index",
     "send_sms",
     "send_whatsapp",
     "set_default_gateway",
     "sms_counter",
+    "start_import",
     "tag_page",
     "test_gateway",
     "test_webhook",

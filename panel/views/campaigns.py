@@ -23,7 +23,8 @@ from django.views.decorators.http import require_POST
 
 from campaigns import reports, services
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.selectors import campaign_of, campaigns_of, segments_of
+from campaigns.selectors import campaign_of, campaigns_of
+from contacts.selectors import segments_of
 from panel.access import tenant_required
 from panel.audience import lists_of, tags_of
 from panel.campaign_forms import AudienceForm, ContentForm, NewCampaignForm, ScheduleForm

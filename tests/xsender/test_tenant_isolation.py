@@ -18,7 +18,7 @@ from accounts.models import ApiKey
 from campaigns import services as campaigns
 from campaigns.models import Campaign, Template
 from contacts import services as contacts
-from contacts.models import Contact, ContactList, CustomField, Tag
+from contacts.models import Contact, ContactList, CustomField, ImportJob, Segment, Tag
 from devices import services as devices
 from gateways.models import Gateway
 from messaging.models import Message
@@ -77,8 +77,13 @@ def _alice_audience(alice: Tenant) -> dict[str, Any]:
                                          text="Hello {{ first_name }}")  # fmt: skip
     campaign = campaigns.create_campaign(owner=alice.user, channel="email", name="Spring", template=template.public_id,
                                          include_lists=[contact_list.public_id])  # fmt: skip
+    segment = contacts.create_segment(
+        owner=alice.user, name="VIPs", rules=[{"field": "tag", "op": "has", "value": "vip"}]
+    )
+    job = contacts.start_import(owner=alice.user, filename="a.csv", data=b"email\nerin@example.com\n", enqueue=False)
     return {"contact": contact, "contact_list": contact_list, "tag": Tag.objects.get(owner=alice.user),
-            "custom_field": field, "template": template, "campaign": campaign}  # fmt: skip
+            "custom_field": field, "template": template, "campaign": campaign, "segment": segment,
+            "import_job": job}  # fmt: skip
 
 
 def _alice_webhook(alice: Tenant) -> dict[str, Any]:
@@ -156,6 +161,9 @@ OBJECTS |= {
         "panel:delete-custom-field": "custom_field",
         "panel:edit-template": "template",
         "panel:delete-template": "template",
+        "panel:edit-segment": "segment",
+        "panel:delete-segment": "segment",
+        "panel:contact-import": "import_job",
     }.items()
 }
 # The panel's campaign pages: a wizard step, a start, a pause or a cancel as bob would use his credit or stop hers.
@@ -233,6 +241,8 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
         list(Template.objects.values_list("name", "subject", "text")),
         list(Campaign.objects.values_list("name", "status", "schedule_at", "throttle", "recipients_count")),
         list(Campaign.include_lists.through.objects.values_list("campaign_id", "contactlist_id")),
+        list(Segment.objects.values_list("name", "rules", "match")),
+        list(ImportJob.objects.values_list("status", "rows_processed")),
     )
     return (
         Message.objects.count(),
