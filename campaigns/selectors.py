@@ -6,8 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from campaigns.models import Campaign, Sender, Template
-from xsender.errors import NotFound
-from xsender.public_ids import is_public_id
+from xsender.tenancy import owned_by_public_id
 
 
 def templates_of(user: User, *, channel: str | None = None) -> QuerySet[Template]:
@@ -18,12 +17,7 @@ def templates_of(user: User, *, channel: str | None = None) -> QuerySet[Template
 def template_of(*, user: User, public_id: str) -> Template:
     """The tenant's template `public_id` (`template_…`). Raises NotFound for a malformed id, a missing one
     and another tenant's alike."""
-    template = None
-    if is_public_id(public_id, "template"):
-        template = Template.objects.for_tenant(user).filter(public_id=public_id).first()
-    if template is None:
-        raise NotFound("Template not found.")
-    return template
+    return owned_by_public_id(Template, user, public_id, "template", "Template")
 
 
 def campaigns_of(user: User, *, status: str | None = None) -> QuerySet[Campaign]:
@@ -33,12 +27,7 @@ def campaigns_of(user: User, *, status: str | None = None) -> QuerySet[Campaign]
 
 def campaign_of(*, user: User, public_id: str) -> Campaign:
     """The tenant's campaign `public_id` (`campaign_…`); NotFound for a malformed, missing or foreign id."""
-    campaign = None
-    if is_public_id(public_id, "campaign"):
-        campaign = Campaign.objects.for_tenant(user).filter(public_id=public_id).first()
-    if campaign is None:
-        raise NotFound("Campaign not found.")
-    return campaign
+    return owned_by_public_id(Campaign, user, public_id, "campaign", "Campaign")
 
 
 def senders_of(user: User, *, verified: bool | None = None) -> QuerySet[Sender]:
@@ -48,9 +37,4 @@ def senders_of(user: User, *, verified: bool | None = None) -> QuerySet[Sender]:
 
 def sender_of(*, user: User, public_id: str) -> Sender:
     """The tenant's sender `public_id` (`sender_…`); NotFound for a malformed, missing or foreign id."""
-    sender = None
-    if is_public_id(public_id, "sender"):
-        sender = Sender.objects.for_tenant(user).filter(public_id=public_id).first()
-    if sender is None:
-        raise NotFound("Sender not found.")
-    return sender
+    return owned_by_public_id(Sender, user, public_id, "sender", "Sender")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db.models import Case, CharField, Model, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -21,38 +21,31 @@ from contacts.models import (
 )
 from contacts.segments import check_rules, segment_q
 from messaging.models import Suppression
-from xsender.errors import NotFound, ValidationFailed
+from xsender.errors import ValidationFailed
 from xsender.public_ids import is_public_id
+from xsender.tenancy import owned_by_public_id
 
-M = TypeVar("M", bound=Model)
 MAX_PAGE = 500
 
 
-def _one(model: type[M], owner: User, public_id: str, what: str) -> M:
-    found = model.objects.for_tenant(owner).filter(public_id=public_id).first()  # type: ignore[attr-defined]
-    if found is None:
-        raise NotFound(f"{what} not found.")
-    return found
-
-
 def get_contact(*, owner: User, public_id: str) -> Contact:
-    return _one(Contact, owner, public_id, "Contact")
+    return owned_by_public_id(Contact, owner, public_id, "contact", "Contact")
 
 
 def get_list(*, owner: User, public_id: str) -> ContactList:
-    return _one(ContactList, owner, public_id, "List")
+    return owned_by_public_id(ContactList, owner, public_id, "list", "List")
 
 
 def get_tag(*, owner: User, public_id: str) -> Tag:
-    return _one(Tag, owner, public_id, "Tag")
+    return owned_by_public_id(Tag, owner, public_id, "tag", "Tag")
 
 
 def get_custom_field(*, owner: User, public_id: str) -> CustomField:
-    return _one(CustomField, owner, public_id, "Custom field")
+    return owned_by_public_id(CustomField, owner, public_id, "custom_field", "Custom field")
 
 
 def get_segment(*, owner: User, public_id: str) -> Segment:
-    return _one(Segment, owner, public_id, "Segment")
+    return owned_by_public_id(Segment, owner, public_id, "segment", "Segment")
 
 
 def segments_of(owner: User) -> list[Segment]:

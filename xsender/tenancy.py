@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 
 from django.db import models
 
+from xsender.errors import NotFound
+from xsender.public_ids import is_public_id
+
 M = TypeVar("M", bound=models.Model)
 
 
@@ -20,3 +23,14 @@ class TenantQuerySet(models.QuerySet[M]):
             return self.none()
         field = getattr(self.model, "tenant_field", "user")
         return self.filter(**{field: principal})
+
+
+def owned_by_public_id(model: type[M], principal: Any, public_id: str, prefix: str, what: str) -> M:
+    """`principal`'s `model` row named by its public id (`<prefix>_…`). Raises NotFound("<what> not found.") for a
+    malformed id, a missing one and another tenant's alike."""
+    found = None
+    if is_public_id(public_id, prefix):
+        found = model.objects.for_tenant(principal).filter(public_id=public_id).first()  # type: ignore[attr-defined]
+    if found is None:
+        raise NotFound(f"{what} not found.")
+    return found
