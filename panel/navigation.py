@@ -27,6 +27,7 @@ NAVIGATION: tuple[Entry, ...] = (
     Entry("Contacts", "panel:contacts"),
     Entry("Templates", "panel:templates"),
     Entry("Campaigns", "panel:campaigns"),
+    Entry("Reports", "panel:reports"),
     Entry(
         "Gateways",
         "panel:gateways",

@@ -20,6 +20,7 @@ from panel.views import (
     history,
     imports,
     keys,
+    reports,
     segments,
     send,
     templates,
@@ -96,6 +97,9 @@ urlpatterns = [
     path("campaigns/<str:public_id>/delete/", campaigns.delete_campaign, name="delete-campaign"),
     path("campaigns/<str:public_id>/report.csv", campaigns.campaign_report_csv, name="campaign-report-csv"),
     path("campaigns/<str:public_id>/recipients.csv", campaigns.campaign_recipients_csv, name="campaign-recipients-csv"),
+    # ---------------------------------------------------------------- reports (the tenant's traffic per day)
+    path("reports/", reports.traffic_report, name="reports"),
+    path("reports/traffic.csv", reports.traffic_report_csv, name="reports-csv"),
     # ---------------------------------------------------------------- gateways → Android (devices)
     path("gateway/android/devices/", devices.device_list, name="devices"),
     path("gateway/android/devices/add/", devices.add_device, name="add-device"),
