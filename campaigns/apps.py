@@ -6,7 +6,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Templates and campaigns"
 
     def ready(self) -> None:
+        from campaigns.addressing import resolve_references
         from campaigns.sweeps import run_sweeps
+        from messaging import references
         from xsender import sweeps
 
         sweeps.register("campaigns", run_sweeps)
+        references.register(resolve_references)

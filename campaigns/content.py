@@ -10,6 +10,7 @@ from django.template import Context
 
 from campaigns.models import Template
 from campaigns.rendering import contact_context, render_source
+from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 
 
 @dataclass
@@ -57,3 +58,22 @@ def render_template(*, template: Template, contact: Mapping[str, Any], unsubscri
     text, SMS and WhatsApp keep it; the subject has its line breaks flattened. Never raises for a saved
     template (its placeholders were checked on save)."""
     return _render(template, contact_context(contact, unsubscribe_url=unsubscribe_url))
+
+
+def rendered_item(rendered: Rendered, *, recipient: str, html: str | None = None, **fields: Any) -> Item:
+    """The send path's item of a template rendered for one recipient: the one place content becomes a message, for
+    campaigns, the send API's templates and the panel's test send. Email: the subject; the HTML part (`html`, when
+    the caller changed it, e.g. with tracked links) as the body with the text part beside it, else the text part;
+    the template's from name and reply-to unless `fields` give their own. SMS: the text. WhatsApp: the approved
+    template, or the text. `fields`: the rest of the item (gateway, schedule_at, from_email, sms_type …)."""
+    if rendered.channel == "email":
+        html = rendered.html if html is None else html
+        fields["sender_name"] = fields.get("sender_name") or rendered.from_name
+        fields["reply_to"] = fields.get("reply_to") or rendered.reply_to
+        return EmailItem(
+            recipient=recipient, subject=rendered.subject, body=html or rendered.text,
+            text=rendered.text if html else "", **fields,
+        )  # fmt: skip
+    if rendered.channel == "sms":
+        return SmsItem(recipient=recipient, body=rendered.body, **fields)
+    return WhatsAppItem(recipient=recipient, body=rendered.body, template=rendered.whatsapp_template, **fields)

@@ -2,10 +2,15 @@
 
 The audience is resolved once, when the campaign starts, into CampaignRecipient rows (one INSERT … SELECT).
 Each chunk then runs in one transaction that holds the campaign's row lock: it takes the next recipients without
-a message, renders the template for each, accepts them through messaging.services.accept_messages (charged and
-inserted all-or-nothing) and writes each message's uid on its recipient. A worker killed anywhere leaves either
-the whole chunk (messages, charge, uids) or nothing of it: the next run starts exactly where the last commit
-stopped, so every contact gets exactly one message.
+a message, renders the template for each, accepts them through messaging.services.accept_messages (inserted
+all-or-nothing, paid from the campaign's reservation) and writes each message's uid on its recipient. A worker
+killed anywhere leaves either the whole chunk (messages, payment, uids) or nothing of it: the next run starts
+exactly where the last commit stopped, so every contact gets exactly one message.
+
+Credits (docs/campaigns.md, "Credits"): the start debits the whole audience's estimated cost in one ledger entry
+and holds it in `Campaign.reserved`; each chunk pays from it, and only what a chunk costs beyond what is left is
+debited from the balance; what is left when the fan-out completes or the campaign is cancelled goes back in one
+ledger entry.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts import services as accounts
-from accounts.models import UNLIMITED
+from accounts.models import UNLIMITED, CreditEntry
 from campaigns import links
-from campaigns.content import render_template
+from campaigns.content import render_template, rendered_item
+from campaigns.local_time import local_moment
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
 from contacts.models import Contact, ContactStatus, Segment
 from contacts.selectors import contact_data, custom_field_names, segment_contacts, with_statuses
-from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
+from messaging.items import Item
 from messaging.models import Message, Source, Status
 from messaging.segments import sms_segments
 from messaging.services import accept_messages
@@ -109,31 +115,83 @@ def unit_cost(template: Template) -> int:
     return sms_segments(template.body) if template.channel == "sms" else 1
 
 
-def check_credit(campaign: Campaign, recipients: int) -> None:
-    """Raises CreditExhausted naming the shortfall when the owner's balance does not cover `recipients`
-    messages of the campaign's template. Admin and unlimited accounts pass."""
+def check_credit(campaign: Campaign, recipients: int, reserved: int = 0) -> None:
+    """Raises CreditExhausted naming the shortfall when the owner's balance, with the `reserved` credits the
+    campaign already holds, does not cover `recipients` messages of the campaign's template. Admin and unlimited
+    accounts pass."""
     if campaign.owner.is_superuser or not recipients:
         return
     balance = accounts.balances(campaign.owner)[campaign.channel]
     needed = recipients * unit_cost(campaign.template)
-    if balance != UNLIMITED and balance < needed:
+    if balance != UNLIMITED and balance + reserved < needed:
+        held = f", {reserved} already reserved" if reserved else ""
         raise CreditExhausted(
-            f"Not enough {campaign.channel} credit for this campaign: {needed} needed for {recipients} recipients, "
-            f"{balance} available — {needed - balance} short. Buy more credit or narrow the audience.",
+            f"Not enough {campaign.channel} credit for this campaign: {needed} needed for {recipients} recipients"
+            f"{held}, {balance} available — {needed - reserved - balance} short. Buy more credit or narrow the "
+            "audience.",
             field="credits",
         )
+
+
+def _note(campaign: Campaign, text: str) -> str:
+    return f"Campaign {campaign.name[:120]}: {text}"[:255]
+
+
+def reserve_credit(campaign: Campaign, recipients: int) -> None:
+    """Holds the estimated cost of `recipients` messages for the campaign: what `campaign.reserved` does not
+    cover yet is debited in one ledger entry and added to it. The caller holds the campaign's row lock, in the
+    transaction that resolves (or resumes) the audience, so a refusal leaves nothing behind. Raises
+    CreditExhausted naming the shortfall; nothing is debited then. Admin and unlimited accounts hold nothing."""
+    if campaign.owner.is_superuser or not recipients:
+        return
+    more = recipients * unit_cost(campaign.template) - campaign.reserved
+    if more <= 0:
+        return
+    note = _note(campaign, f"{more} {campaign.channel} credits reserved for {recipients} recipients")
+    try:
+        entry = accounts.debit_credits(user=campaign.owner, channel=campaign.channel, amount=more, note=note)
+    except CreditExhausted:
+        check_credit(campaign, recipients, reserved=campaign.reserved)  # raises the error naming the shortfall
+        raise  # the balance grew in between: the plain refusal
+    if entry is None:  # an unlimited account: nothing to hold
+        return
+    Campaign.objects.filter(pk=campaign.pk).update(reserved=F("reserved") + more)
+    campaign.reserved += more
+
+
+def release_reservation(campaign: Campaign) -> int:
+    """Gives the credits the campaign still holds back to the balance in one ledger entry and sets `reserved` to
+    0; returns how many. The caller holds the campaign's row lock. Idempotent: the reservation is taken only if
+    the row still holds the amount this instance read, so a second call (a retried job, a sweep, a stale
+    instance) gives nothing back twice."""
+    held = campaign.reserved
+    if held <= 0 or not Campaign.objects.filter(pk=campaign.pk, reserved=held).update(reserved=0):
+        return 0
+    campaign.reserved = 0
+    note = _note(campaign, f"{held} unused {campaign.channel} credits returned")
+    accounts.add_credits(
+        user=campaign.owner, channel=campaign.channel, amount=held, reason=CreditEntry.Reason.REFUND, note=note
+    )
+    return held
 
 
 # ---------------------------------------------------------------- one chunk
 
 
-def _send_at(campaign: Campaign, position: int) -> datetime | None:
-    """The throttle: the recipient at `position` leaves (position - anchor) // per-minute minutes after the
-    anchor (the start, or the resume). None = now."""
-    if not campaign.throttle or campaign.pace_from is None:
-        return None
-    minutes = max(0, position - campaign.pace_position) // campaign.throttle
-    return campaign.pace_from + timedelta(minutes=minutes) if minutes else None
+def _send_at(campaign: Campaign, position: int, time_zone: str = "") -> datetime | None:
+    """When the recipient at `position`, whose contact's zone is `time_zone`, leaves; None = now. The throttle:
+    (position - anchor) // per-minute minutes after the anchor (the start, or the resume). In each contact's time
+    zone: the campaign's wall-clock time on the contact's clock (campaigns.local_time), now once past. Both: the
+    later of the two."""
+    paced: datetime | None = None
+    local: datetime | None = None
+    if campaign.throttle and campaign.pace_from is not None:
+        minutes = max(0, position - campaign.pace_position) // campaign.throttle
+        paced = campaign.pace_from + timedelta(minutes=minutes) if minutes else None
+    if campaign.contact_time_zone and campaign.schedule_at is not None:
+        local = local_moment(campaign.schedule_at, time_zone)
+        local = local if local > timezone.now() else None
+    return local if paced is None or (local is not None and local > paced) else paced
 
 
 def _item(campaign: Campaign, contact: dict[str, Any], recipient: CampaignRecipient) -> Item:
@@ -141,23 +199,24 @@ def _item(campaign: Campaign, contact: dict[str, Any], recipient: CampaignRecipi
     List-Unsubscribe, and the HTML through our open/click tracking unless the campaign opted out (campaigns.links)."""
     unsubscribe = links.unsubscribe_url(recipient.pk)
     rendered = render_template(template=campaign.template, contact=contact, unsubscribe_url=unsubscribe)
-    common = {"gateway": campaign.gateway_identifier, "schedule_at": _send_at(campaign, recipient.position)}
+    common = {
+        "gateway": campaign.gateway_identifier,
+        "schedule_at": _send_at(campaign, recipient.position, contact.get("time_zone", "")),
+    }
     if campaign.channel == "email":
         html = rendered.html
         if html and campaign.track_opens_clicks:
             html = links.track_html(html, recipient.pk)
-        return EmailItem(
-            recipient=contact["email"],
-            subject=rendered.subject,
-            body=html or rendered.text,
-            sender_name=rendered.from_name,
-            reply_to=rendered.reply_to,
-            list_unsubscribe=unsubscribe,
+        sender = campaign.sender
+        return rendered_item(
+            rendered, recipient=contact["email"], html=html, list_unsubscribe=unsubscribe,
+            from_email=sender.email if sender else "",  # only ever a verified sender
+            sender_name="" if rendered.from_name or not sender else sender.name,  # the template's name first
             **common,
-        )
+        )  # fmt: skip
     if campaign.channel == "sms":
-        return SmsItem(recipient=contact["phone"], body=rendered.body, sms_type="marketing", **common)
-    return WhatsAppItem(recipient=contact["phone"], body=rendered.body, **common)
+        return rendered_item(rendered, recipient=contact["phone"], sms_type="marketing", **common)
+    return rendered_item(rendered, recipient=contact["phone"], **common)
 
 
 def _still_reachable(campaign: Campaign, rows: list[CampaignRecipient]) -> dict[int, Contact]:
@@ -185,24 +244,62 @@ def _refused(error: DomainError, size: int) -> dict[int, str]:
     return {}
 
 
+def _cost(campaign: Campaign, items: list[Item]) -> int:
+    """What accepting `items` will cost, by the send path's own rule (messaging.validation: an SMS costs the
+    segments of its body as rendered, anything else 1; the admin nothing)."""
+    if campaign.owner.is_superuser:
+        return 0
+    if campaign.channel != "sms":
+        return len(items)
+    return sum(sms_segments(item.body) if item.body else 1 for item in items)
+
+
+def _pay(campaign: Campaign, cost: int, count: int) -> None:
+    """Makes the reservation cover `cost` for `count` messages: what it no longer covers (SMS rendered longer
+    than the template's own text) is debited from the balance now, in one ledger entry in the chunk's
+    transaction, and added to it (`campaign.reserved`, in memory: _settle writes it). Raises CreditExhausted
+    naming the shortfall; the caller's savepoint then takes the chunk back whole."""
+    excess = cost - campaign.reserved
+    if excess <= 0:
+        return
+    note = _note(campaign, f"{excess} {campaign.channel} credits beyond its reservation for {count} messages")
+    try:
+        accounts.debit_credits(user=campaign.owner, channel=campaign.channel, amount=excess, note=note)
+    except CreditExhausted:
+        balance = accounts.balances(campaign.owner)[campaign.channel]
+        raise CreditExhausted(
+            f"Not enough {campaign.channel} credit for the next {count} messages of this campaign: {cost} needed, "
+            f"{campaign.reserved} reserved, {balance} available — {excess - balance} short. Buy more credit, then "
+            "resume.",
+            field="credits",
+        ) from None
+    campaign.reserved += excess
+
+
 def _accept(campaign: Campaign, rows: list[CampaignRecipient], items: list[Item]) -> tuple[list, list[Message]]:
-    """Accepts the chunk; an item the send path refuses (a rendered text too long, an address suppressed a
-    moment ago) is skipped alone and the rest is tried again. Raises the error that concerns the whole chunk
-    (credit, gateway)."""
+    """Accepts the chunk, paid from the reservation (_pay, before the messages are stored: the balance's row is
+    then locked before the daily counts', in the order the send path takes them); an item the send path refuses
+    (a rendered text too long, an address suppressed a moment ago) is skipped alone and the rest is tried again.
+    Raises the error that concerns the whole chunk (credit, gateway)."""
+    held = campaign.reserved
     for _ in range(MAX_SKIP_ROUNDS):
         if not items:
             return rows, []
         try:
             with transaction.atomic():
+                _pay(campaign, _cost(campaign, items), len(items))
                 messages = accept_messages(
                     principal=campaign.owner,
                     channel=campaign.channel,
                     items=items,
                     source=Source.CAMPAIGN,
                     max_items=len(items),
+                    prepaid=True,
                 )
+                _pay(campaign, sum(m.cost for m in messages), len(messages))  # covered already: the same rule
             return rows, messages
         except (ValidationFailed, Rejected) as error:
+            campaign.reserved = held  # the savepoint took back any debit of this round
             refused = _refused(error, len(items))
             if not refused:
                 raise
@@ -238,10 +335,11 @@ def queued_messages(campaign: Campaign) -> QuerySet[Message]:
 
 def finish_if_sent(campaign: Campaign) -> bool:
     """Sending → Sent once every recipient has its message and none of them is still queued (a throttled
-    campaign's scheduled messages keep it Sending, so it can still be paused or cancelled). The caller holds
-    the campaign's lock."""
+    campaign's scheduled messages keep it Sending, so it can still be paused or cancelled); what is still
+    reserved goes back (release_reservation, once). The caller holds the campaign's lock."""
     if campaign.fanned_out_at is None or queued_messages(campaign).exists():
         return False
+    release_reservation(campaign)
     now = timezone.now()
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT, finished_at=now, updated_at=now)
     return True
@@ -254,7 +352,9 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
     cancelled, gone — or paused now because the credit or the gateway failed the chunk)."""
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update(of=("self",)).select_related("owner", "template").filter(pk=campaign_id)
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("owner", "template", "sender")
+            .filter(pk=campaign_id)
         )
         campaign = campaign.first()
         if campaign is None or campaign.status != CampaignStatus.SENDING:
@@ -265,6 +365,7 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
             if campaign.fanned_out_at is None:
                 campaign.fanned_out_at = timezone.now()
                 Campaign.objects.filter(pk=campaign.pk).update(fanned_out_at=campaign.fanned_out_at)
+            release_reservation(campaign)  # every recipient settled: what skipped ones left is unused
             finish_if_sent(campaign)
             return 0
         return _settle(campaign, rows)
@@ -287,10 +388,12 @@ def _settle(campaign: Campaign, rows: list[CampaignRecipient]) -> int | None:
         return None
     _record(sent_rows, messages)
     skipped = len(rows) - len(sent_rows) + len(gone)
+    cost = sum(m.cost for m in messages)
     Campaign.objects.filter(pk=campaign.pk).update(
         messages_count=F("messages_count") + len(messages),
         skipped_count=F("skipped_count") + skipped,
-        cost=F("cost") + sum(m.cost for m in messages),
+        cost=F("cost") + cost,
+        reserved=max(0, campaign.reserved - cost),  # paid from it (topped up by _pay where it fell short)
         heartbeat_at=timezone.now(),
         updated_at=timezone.now(),
     )

@@ -121,6 +121,14 @@ class Campaign(models.Model):
     messages_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     cost = models.PositiveIntegerField(default=0)
+    # Credits held for the messages not created yet: the whole audience's estimate is debited in one ledger entry
+    # when the campaign starts; each chunk's messages are paid from it; what is left is given back when the
+    # campaign ends or is cancelled (campaigns.fanout, docs/campaigns.md "Credits").
+    reserved = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    contact_time_zone = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Send at the scheduled wall-clock time in each contact's own time zone (when it is known).",
+    )  # fmt: skip
     # Throttle anchor: the recipient at `pace_position` goes at `pace_from`, each later one by its position.
     pace_from = models.DateTimeField(null=True, blank=True, editable=False)
     pace_position = models.PositiveIntegerField(default=0, editable=False)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import CHANNELS, User
 from campaigns import fanout, jobs
 from campaigns.content import Rendered, render_template
+from campaigns.local_time import starts_at
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Sender, Template
 from campaigns.rendering import PlaceholderError, check_source
 from campaigns.senders import add_sender as add_sender  # re-exported, as the other senders' services below
@@ -32,6 +33,7 @@ from campaigns.senders import owned_sender
 from campaigns.senders import remove_sender as remove_sender
 from campaigns.senders import resend_confirmation as resend_confirmation
 from contacts.models import ContactList, Segment, Tag
+from gateways.backends import get_backend_class
 from gateways.selectors import default_gateway, gateways_by_identifier, usable_gateways
 from messaging.models import Message, Status
 from messaging.services import cancel_messages, check_plan
@@ -245,8 +247,8 @@ AUDIENCE_MODELS: dict[str, type[ContactList] | type[Tag] | type[Segment]] = {
     "lists": ContactList, "tags": Tag, "segments": Segment,
 }  # fmt: skip
 CAMPAIGN_FIELDS = (
-    "name", "template", "gateway_identifier", "schedule_at", "throttle", *AUDIENCE_FIELDS, "sender",
-    "track_opens_clicks",
+    "name", "template", "gateway_identifier", "schedule_at", "contact_time_zone", "throttle", *AUDIENCE_FIELDS,
+    "sender", "track_opens_clicks",
 )  # fmt: skip
 EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
@@ -263,6 +265,7 @@ class CampaignInput:
     audience: dict[str, list[Any]]
     sender: Sender | None = None
     track_opens_clicks: bool = True
+    contact_time_zone: bool = False  # schedule_at's wall-clock time in each contact's zone (campaigns.local_time)
 
 
 def _owned(
@@ -292,8 +295,6 @@ def _template_errors(owner: User, channel: str, template: Any) -> tuple[Template
         return None, [{"field": "template", "message": "Template not found."}]
     if found.channel != channel:
         return None, [{"field": "template", "message": f"A {found.channel} template: choose a {channel} one."}]
-    if found.whatsapp_template:
-        return None, [{"field": "template", "message": "Approved WhatsApp Cloud templates cannot be sent yet."}]
     return found, []
 
 
@@ -308,6 +309,11 @@ def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[F
     at = values.get("schedule_at")
     if at is not None and (not isinstance(at, datetime) or timezone.is_naive(at)):
         errors.append({"field": "schedule_at", "message": "A date and time with its time zone, or empty."})
+    local = values.get("contact_time_zone", False)
+    if not isinstance(local, bool):
+        errors.append({"field": "contact_time_zone", "message": "Must be true or false."})
+    elif local and at is None:  # "now" is the same moment everywhere: there is no local time to wait for
+        errors.append({"field": "contact_time_zone", "message": "Choose a time to send at in each contact's zone."})
     throttle = values.get("throttle")
     if throttle is not None and (isinstance(throttle, bool) or not isinstance(throttle, int) or throttle < 1):
         errors.append({"field": "throttle", "message": "Messages per minute: a whole number of at least 1, or empty."})
@@ -316,8 +322,9 @@ def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[F
 
 def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> CampaignInput:
     """`values` (CAMPAIGN_FIELDS; lists, tags and segments by public id, the template by public id or instance)
-    checked for `owner`: only the owner's templates, lists, tags, segments and gateways. Raises ValidationFailed
-    naming every bad field."""
+    checked for `owner`: only the owner's templates, lists, tags, segments and gateways. `contact_time_zone` (send
+    at schedule_at's wall-clock time in each contact's zone) needs a schedule_at; a throttle goes with it or not.
+    Raises ValidationFailed naming every bad field."""
     if channel not in CHANNELS:
         raise ValidationFailed.single("channel", f"Must be one of: {', '.join(CHANNELS)}.")
     unknown = sorted(set(values) - set(CAMPAIGN_FIELDS))
@@ -348,11 +355,15 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         audience=audience,
         sender=sender,
         track_opens_clicks=tracking,
+        contact_time_zone=values.get("contact_time_zone", False),
     )
 
 
 def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
-    for field in ("name", "template", "gateway_identifier", "schedule_at", "throttle", "sender", "track_opens_clicks"):
+    for field in (
+        "name", "template", "gateway_identifier", "schedule_at", "contact_time_zone", "throttle", "sender",
+        "track_opens_clicks",
+    ):  # fmt: skip
         setattr(campaign, field, getattr(checked, field))
     campaign.updated_at = timezone.now()
     campaign.save()
@@ -392,21 +403,31 @@ def _check_ready(campaign: Campaign) -> None:
         raise ValidationFailed.single("include_lists", "Choose at least one list, tag or segment to send to.")
     check_plan(principal=campaign.owner, channel=campaign.channel)
     gateways = usable_gateways(campaign.owner, campaign.channel)
-    if campaign.gateway_identifier not in gateways_by_identifier(gateways) and (
-        campaign.gateway_identifier or default_gateway(gateways) is None
-    ):
+    chosen = gateways_by_identifier(gateways).get(campaign.gateway_identifier) if campaign.gateway_identifier else None
+    gateway = chosen or (None if campaign.gateway_identifier else default_gateway(gateways))
+    if gateway is None:
         what = campaign.gateway_identifier or f"default {campaign.channel} gateway"
         raise GatewayNotFound(f"No {what}: add one or choose another.", field="gateway_identifier")
+    if campaign.template.whatsapp_template and not get_backend_class(gateway.provider).sends_templates:
+        raise GatewayNotFound(
+            f"Gateway {gateway.identifier!r} ({gateway.provider}) cannot send approved WhatsApp templates: choose a "
+            "WhatsApp Cloud API gateway.",
+            field="gateway_identifier",
+        )
 
 
 @transaction.atomic
 def schedule_campaign(*, campaign: Campaign, schedule_at: datetime | None = None) -> Campaign:
     """Draft → Scheduled for `schedule_at` (default: the campaign's own); a time not in the future starts it now
-    (start_campaign). Checks the credit for the audience as it is now (CreditExhausted naming the shortfall);
-    the scheduler starts it when due, and checks again then."""
+    (start_campaign) — in each contact's time zone, a time the first zone has reached (campaigns.local_time).
+    Checks the credit for the audience as it is now (CreditExhausted naming the shortfall); nothing is reserved until the scheduler starts it when due (start_campaign reserves it then)."""
     campaign = _locked(campaign)
     at = schedule_at or campaign.schedule_at
-    if at is None or at <= timezone.now():
+    if campaign.contact_time_zone and at != campaign.schedule_at:  # each contact's time is read from it
+        campaign.schedule_at = at
+        Campaign.objects.filter(pk=campaign.pk).update(schedule_at=at)
+    start = starts_at(at, campaign.contact_time_zone)  # in each contact's zone: when the first zone reaches it
+    if start is None or start <= timezone.now():
         return start_campaign(campaign=campaign)
     _check_ready(campaign)
     fanout.check_credit(campaign, fanout.audience_count(campaign))
@@ -418,13 +439,14 @@ def schedule_campaign(*, campaign: Campaign, schedule_at: datetime | None = None
 
 @transaction.atomic
 def start_campaign(*, campaign: Campaign) -> Campaign:
-    """Draft or Scheduled → Sending: resolves the audience into recipients, checks the credit for all of them
-    and queues the fan-out — or, when the credit falls short, raises CreditExhausted naming the shortfall and
-    nothing is written. Also raises Conflict (not startable), ValidationFailed (no audience), GatewayNotFound."""
+    """Draft or Scheduled → Sending: resolves the audience into recipients, reserves the credit for all of them
+    (one ledger entry: fanout.reserve_credit) and queues the fan-out — or, when the credit falls short, raises
+    CreditExhausted naming the shortfall and nothing is written or debited. Also raises Conflict (not startable),
+    ValidationFailed (no audience), GatewayNotFound."""
     campaign = _locked(campaign)
     _check_ready(campaign)
     recipients = fanout.resolve_audience(campaign)
-    fanout.check_credit(campaign, recipients)  # raising rolls back the recipients written above
+    fanout.reserve_credit(campaign, recipients)  # raising rolls back the recipients written above
     now = timezone.now()
     campaign.status, campaign.recipients_count, campaign.last_error = CampaignStatus.SENDING, recipients, ""
     campaign.started_at = campaign.pace_from = campaign.heartbeat_at = campaign.updated_at = now
@@ -457,7 +479,8 @@ def _withdraw(campaign: Campaign, forget: bool) -> int:
 @transaction.atomic
 def pause_campaign(*, campaign: Campaign) -> Campaign:
     """Sending → Paused: no further chunk runs (it takes the campaign's lock and sees the status), and the
-    campaign's messages not yet claimed are withdrawn and refunded; resume creates them again. Raises Conflict."""
+    campaign's messages not yet claimed are withdrawn and refunded; resume creates them again. The credit
+    reserved for the recipients without a message stays reserved. Raises Conflict."""
     campaign = _locked(campaign)
     if campaign.status != CampaignStatus.SENDING:
         raise Conflict(f"Only a sending campaign can be paused; this one is {campaign.get_status_display().lower()}.")
@@ -469,9 +492,10 @@ def pause_campaign(*, campaign: Campaign) -> Campaign:
 
 @transaction.atomic
 def resume_campaign(*, campaign: Campaign) -> Campaign:
-    """Paused → Sending from the first recipient without a message (the throttle counts from now). Checks the
-    credit for the recipients left (CreditExhausted naming the shortfall). A campaign the scheduler could not
-    start is started (start_campaign). Raises Conflict."""
+    """Paused → Sending from the first recipient without a message (the throttle counts from now). The campaign
+    keeps what it has reserved; when that no longer covers the recipients left (the messages a pause withdrew
+    were refunded to the balance), the difference is reserved now (CreditExhausted naming the shortfall, and
+    it stays Paused). A campaign the scheduler could not start is started (start_campaign). Raises Conflict."""
     campaign = _locked(campaign)
     if campaign.status != CampaignStatus.PAUSED:
         raise Conflict(f"Only a paused campaign can be resumed; this one is {campaign.get_status_display().lower()}.")
@@ -479,7 +503,7 @@ def resume_campaign(*, campaign: Campaign) -> Campaign:
         Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SCHEDULED)
         return start_campaign(campaign=campaign)
     todo = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=True, skipped="")
-    fanout.check_credit(campaign, todo.count())
+    fanout.reserve_credit(campaign, todo.count())
     now = timezone.now()
     campaign.status, campaign.last_error = CampaignStatus.SENDING, ""
     campaign.pace_from = campaign.heartbeat_at = campaign.updated_at = now
@@ -492,12 +516,13 @@ def resume_campaign(*, campaign: Campaign) -> Campaign:
 @transaction.atomic
 def cancel_campaign(*, campaign: Campaign) -> Campaign:
     """Any campaign not yet finished → Cancelled: no further chunk runs; its messages not yet claimed by a
-    worker or phone are cancelled and refunded (those claimed go on). Raises Conflict when already Sent or
-    Cancelled."""
+    worker or phone are cancelled and refunded one by one (those claimed go on), and the credit still reserved
+    for recipients without a message goes back in one entry. Raises Conflict when already Sent or Cancelled."""
     campaign = _locked(campaign)
     if campaign.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED):
         raise Conflict(f"The campaign is already {campaign.get_status_display().lower()}.")
     _withdraw(campaign, forget=False)
+    fanout.release_reservation(campaign)  # the withdrawn messages were paid from it already: no overlap
     campaign.status = CampaignStatus.CANCELLED
     campaign.finished_at = campaign.updated_at = timezone.now()
     campaign.save()
@@ -505,8 +530,8 @@ def cancel_campaign(*, campaign: Campaign) -> Campaign:
 
 
 def delete_campaign(*, campaign: Campaign) -> None:
-    """Removes a campaign that never started (Draft, Scheduled). Raises Conflict otherwise: its recipients are
-    the record of who got a message."""
+    """Removes a campaign that never started (Draft, Scheduled; nothing is reserved before the start). Raises
+    Conflict otherwise: its recipients are the record of who got a message."""
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict("Only a draft or scheduled campaign can be deleted; cancel it instead.")
     campaign.delete()

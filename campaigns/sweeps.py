@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from campaigns import fanout, jobs, services
+from campaigns import fanout, jobs, local_time, services
 from campaigns.models import Campaign, CampaignStatus
 from xsender.errors import DomainError
 
@@ -22,11 +22,12 @@ BATCH = 100
 
 
 def start_due(now: datetime | None = None) -> int:
-    """Starts the Scheduled campaigns that are due; one that cannot start (credit, gateway) is paused with the
-    reason in `last_error`, for the tenant to fix and resume."""
+    """Starts the Scheduled campaigns that are due (in each contact's time zone: once the first zone has reached
+    their time, campaigns.local_time); one that cannot start (credit, gateway) is paused with the reason in
+    `last_error`, for the tenant to fix and resume."""
     now = now or timezone.now()
     started = 0
-    due = Campaign.objects.filter(status=CampaignStatus.SCHEDULED, schedule_at__lte=now).order_by("schedule_at")
+    due = Campaign.objects.filter(local_time.due(now), status=CampaignStatus.SCHEDULED).order_by("schedule_at")
     for campaign_id in list(due.values_list("pk", flat=True)[:BATCH]):
         with transaction.atomic():
             campaign = Campaign.objects.select_for_update(skip_locked=True).filter(pk=campaign_id).first()

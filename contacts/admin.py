@@ -23,8 +23,8 @@ from contacts import services, values
 from contacts.models import Contact, ContactList, CustomField, ImportJob, Segment, Tag
 from xsender.errors import Conflict, DomainError, ValidationFailed
 
-CONTACT_FORM_FIELDS = ["email", "phone", "first_name", "last_name", "company", "email_status", "sms_status",
-                       "whatsapp_status"]  # fmt: skip
+CONTACT_FORM_FIELDS = ["email", "phone", "first_name", "last_name", "company", "time_zone", "email_status",
+                       "sms_status", "whatsapp_status"]  # fmt: skip
 
 
 def add_domain_errors(form: forms.Form, exc: DomainError) -> None:

@@ -18,7 +18,7 @@ from contacts.selectors import ContactFilter, custom_field_names, get_segment, m
 
 CHUNK = 2_000
 EVERYONE = ContactFilter()
-COLUMNS = ["id", "email", "phone", "first_name", "last_name", "company"]
+COLUMNS = ["id", "email", "phone", "first_name", "last_name", "company", "time_zone"]
 
 
 class _Line:
@@ -48,9 +48,9 @@ def exported_contacts(*, owner: User, wanted: ContactFilter = EVERYONE, segment_
 
 
 def export_csv(*, owner: User, wanted: ContactFilter = EVERYONE, segment_id: str = "") -> Iterator[str]:
-    """CSV lines (header first) of exported_contacts: id, addresses, names, company, each channel's effective
-    status, lists, tags, created_at, then one column per custom field (by name). One query per CHUNK contacts,
-    plus two to start; raises NotFound for an unknown segment before the first line."""
+    """CSV lines (header first) of exported_contacts: id, addresses, names, company, time zone, each channel's
+    effective status, lists, tags, created_at, then one column per custom field (by name). One query per CHUNK
+    contacts, plus two to start; raises NotFound for an unknown segment before the first line."""
     contacts = exported_contacts(owner=owner, wanted=wanted, segment_id=segment_id)
     names = custom_field_names(owner=owner)
     writer = csv.writer(_Line())
@@ -64,7 +64,7 @@ def export_csv(*, owner: User, wanted: ContactFilter = EVERYONE, segment_id: str
         chunk = list(page[:CHUNK])
         for c in chunk:
             yield writer.writerow(
-                [c.public_id, c.email, c.phone, c.first_name, c.last_name, c.company]
+                [c.public_id, c.email, c.phone, c.first_name, c.last_name, c.company, c.time_zone]
                 + [c.status_for(channel) for channel in STATUS_FIELDS]
                 + [c.list_names or "", c.tag_names or "", c.created_at.isoformat()]
                 + [_cell(c.custom.get(key)) for key in names]

@@ -41,7 +41,8 @@ CHUNK = 5_000
 REPORT_LIMIT = 1_000
 LEASE = timedelta(minutes=5)  # a run renews it with every chunk; a run silent for longer is taken as dead
 PASSES = 3
-FIELDS = ("email", "phone", "first_name", "last_name", "company")
+FIELDS = ("email", "phone", "first_name", "last_name", "company", "time_zone")
+ALIASES = {"timezone": "time_zone"}  # a column named so maps to the field by default too
 
 
 # Random bytes 0–247 read as base 62 digits (248 = 4 × 62: every digit equally likely); 248–255 are dropped.
@@ -143,13 +144,19 @@ def data_rows(job: ImportJob) -> Iterator[tuple[int, list[str]]]:
 # ---------------------------------------------------------------- mapping
 
 
+def _plain(header: str) -> str:
+    """The field a column is named after: case and spaces ignored, aliases followed."""
+    key = header.strip().lower().replace(" ", "_")
+    return ALIASES.get(key, key)
+
+
 def check_mapping(*, headers: list[str], mapping: dict[str, str] | None, fields: list[CustomField]) -> dict[str, str]:
-    """Column → target (email, phone, first_name, last_name, company, custom.<field id>), by default the
-    columns named like a target (case and spaces ignored; custom fields by name). Raises ValidationFailed
-    naming `mapping.<column>` or `mapping`."""
+    """Column → target (email, phone, first_name, last_name, company, time_zone, custom.<field id>), by default
+    the columns named like a target (case and spaces ignored; `timezone` too; custom fields by name). Raises
+    ValidationFailed naming `mapping.<column>` or `mapping`."""
     by_key = {f.public_id: f for f in fields} | {f.name.lower(): f for f in fields}
     if mapping is None:
-        plain = {h.strip().lower().replace(" ", "_"): h for h in headers}
+        plain = {_plain(h): h for h in headers}
         mapping = {plain[f]: f for f in FIELDS if f in plain}
         mapping |= {h: f"custom.{by_key[h.lower()].public_id}" for h in headers if h.lower() in by_key}
     clean, errors = {}, []
@@ -212,6 +219,8 @@ def parse_row(cells: list[str], plan: list[tuple[int, str]], fields: dict[str, C
                 row["email"] = values.check_email(cell)
             elif target == "phone":
                 row["phone"] = values.check_phone(cell)
+            elif target == "time_zone":
+                row["names"][target] = values.check_time_zone(cell)
             elif target in FIELDS:
                 row["names"][target] = values.check_text(cell, target)
             else:
@@ -271,11 +280,12 @@ WITH written AS (
         first_name = coalesce(v.first_name, c.first_name),
         last_name = coalesce(v.last_name, c.last_name),
         company = coalesce(v.company, c.company),
+        time_zone = coalesce(v.time_zone, c.time_zone),
         custom = c.custom || v.custom::jsonb,
         updated_at = %(now)s
     FROM unnest(%(id)s::bigint[], %(email)s::text[], %(phone)s::text[], %(first_name)s::text[],
-        %(last_name)s::text[], %(company)s::text[], %(custom)s::text[])
-        AS v(id, email, phone, first_name, last_name, company, custom)
+        %(last_name)s::text[], %(company)s::text[], %(time_zone)s::text[], %(custom)s::text[])
+        AS v(id, email, phone, first_name, last_name, company, time_zone, custom)
     WHERE c.id = v.id AND c.owner_id = %(owner)s
     RETURNING c.id
 ),
@@ -300,16 +310,19 @@ SELECT count(*) FROM written
 _STAGE = """
 SET LOCAL synchronous_commit TO off;
 CREATE TEMPORARY TABLE IF NOT EXISTS contacts_import_stage (public_id text, email text, phone text,
-    first_name text, last_name text, company text, custom jsonb) ON COMMIT DELETE ROWS
+    first_name text, last_name text, company text, time_zone text, custom jsonb) ON COMMIT DELETE ROWS
 """
-_STAGE_COPY = "COPY contacts_import_stage (public_id, email, phone, first_name, last_name, company, custom) FROM STDIN"
+_STAGE_COPY = (
+    "COPY contacts_import_stage (public_id, email, phone, first_name, last_name, company, time_zone, custom) FROM STDIN"
+)
 _INSERT = """
 WITH staged AS (DELETE FROM contacts_import_stage RETURNING *),
 written AS (
-    INSERT INTO contacts_contact (public_id, owner_id, email, phone, first_name, last_name, company, custom,
-        email_status, sms_status, whatsapp_status, created_at, updated_at)
+    INSERT INTO contacts_contact (public_id, owner_id, email, phone, first_name, last_name, company, time_zone,
+        custom, email_status, sms_status, whatsapp_status, created_at, updated_at)
     SELECT v.public_id, %(owner)s, v.email, v.phone, coalesce(v.first_name, ''), coalesce(v.last_name, ''),
-        coalesce(v.company, ''), v.custom, 'subscribed', 'subscribed', 'subscribed', %(now)s, %(now)s
+        coalesce(v.company, ''), coalesce(v.time_zone, ''), v.custom, 'subscribed', 'subscribed', 'subscribed',
+        %(now)s, %(now)s
     FROM staged v
     ON CONFLICT DO NOTHING
     RETURNING public_id, id
@@ -365,7 +378,7 @@ def _stage(cursor: Any, ids: list[str], entries: list[Entry]) -> None:
             names = e.names
             copy.write_row(
                 (public_id, e.email, e.phone, names.get("first_name"), names.get("last_name"), names.get("company"),
-                 json.dumps(e.custom))
+                 names.get("time_zone"), json.dumps(e.custom))
             )  # fmt: skip
 
 

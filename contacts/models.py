@@ -122,6 +122,9 @@ class Contact(models.Model):
     first_name = models.CharField(max_length=255, blank=True)
     last_name = models.CharField(max_length=255, blank=True)
     company = models.CharField(max_length=255, blank=True)
+    time_zone = models.CharField(
+        max_length=64, blank=True, db_default="", help_text="IANA name (Europe/Paris); empty = the server's."
+    )
     custom = models.JSONField(default=dict, blank=True, help_text="Custom field values keyed by the field's public id.")
     email_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
     sms_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)

@@ -143,8 +143,11 @@ def custom_field_names(*, owner: User) -> dict[str, str]:
 
 def contact_data(contact: Contact, names: dict[str, str]) -> dict[str, Any]:
     """`contact` as plain data for a template (campaigns.rendering.contact_context): its fields, and its custom
-    values keyed by field name (`names` from custom_field_names; a value of a field since deleted is left out)."""
-    data: dict[str, Any] = {f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "company")}
+    values keyed by field name (`names` from custom_field_names; a value of a field since deleted is left out).
+    Its `time_zone` comes along for the campaign fan-out (a message at the contact's local time); it is not a
+    placeholder: the template context takes only the placeholders' names."""
+    fields = ("first_name", "last_name", "email", "phone", "company", "time_zone")
+    data: dict[str, Any] = {f: getattr(contact, f) for f in fields}
     data["custom"] = {names[key]: value for key, value in contact.custom.items() if key in names}
     return data
 

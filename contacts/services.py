@@ -40,7 +40,7 @@ from xsender.errors import Conflict, ValidationFailed
 from xsender.public_ids import is_public_id
 
 TEXT_FIELDS = ("first_name", "last_name", "company")
-CONTACT_FIELDS = ("email", "phone", *TEXT_FIELDS, "custom", *STATUS_FIELDS.values())
+CONTACT_FIELDS = ("email", "phone", *TEXT_FIELDS, "time_zone", "custom", *STATUS_FIELDS.values())
 # The unique constraints a write can hit, and the field each one is about.
 UNIQUE = {
     "contact_email_unique_per_owner": "email",
@@ -74,8 +74,8 @@ def _saved(obj: Any, what: str) -> None:
 
 def check_contact_changes(*, owner: User, contact: Contact | None, changes: dict[str, Any]) -> dict[str, Any]:
     """`changes` (any of CONTACT_FIELDS) normalised and validated for `contact` (None: a new one): email and
-    phone as the send path writes them, statuses known, custom values typed by their fields and merged into
-    the stored ones. Raises ValidationFailed naming the field."""
+    phone as the send path writes them, the time zone an IANA name (or "": the server's), statuses known, custom
+    values typed by their fields and merged into the stored ones. Raises ValidationFailed naming the field."""
     unknown = sorted(set(changes) - set(CONTACT_FIELDS))
     if unknown:
         raise ValidationFailed.single(unknown[0], "This field cannot be set.")
@@ -87,6 +87,8 @@ def check_contact_changes(*, owner: User, contact: Contact | None, changes: dict
             clean[name] = values.check_phone(value)
         elif name in TEXT_FIELDS:
             clean[name] = values.check_text(value or "", name)
+        elif name == "time_zone":
+            clean[name] = values.check_time_zone(value)
         elif name == "custom":
             typed = values.check_custom(owner=owner, values=value or {})
             clean[name] = values.merged_custom(contact.custom if contact else {}, typed)
@@ -471,8 +473,9 @@ def start_import(
 ) -> ImportJob:
     """An import of the CSV or XLSX file `data` into the tenant's contacts, queued on `low` once the
     transaction commits (`enqueue=False`: the caller runs contacts.imports.run_import itself). `mapping` is
-    column → email, phone, first_name, last_name, company or custom.<field id or name> (None: the columns named
-    so). Raises ValidationFailed naming `file`, `mapping.<column>`, `mapping`, `lists` or `tags`."""
+    column → email, phone, first_name, last_name, company, time_zone or custom.<field id or name> (None: the
+    columns named so; `timezone` too). Raises ValidationFailed naming `file`, `mapping.<column>`, `mapping`,
+    `lists` or `tags`."""
     imports.check_file(filename)
     delimiter = "" if imports.is_xlsx(filename) else imports.sniff_delimiter(data)
     packed = gzip.compress(data, compresslevel=1)

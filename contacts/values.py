@@ -1,13 +1,15 @@
-"""The rules of a contact's own values: email and phone in the form the send path uses, statuses, and custom
-field values typed by their field. Pure checks (one query at most, to read the tenant's custom fields); the
+"""The rules of a contact's own values: email and phone in the form the send path uses, statuses, time zones, and
+custom field values typed by their field. Pure checks (one query at most, to read the tenant's custom fields); the
 writes are contacts.services'."""
 
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import idna
@@ -63,6 +65,41 @@ def check_phone(value: str, field: str = "phone") -> str:
     if number is None:
         raise ValidationFailed.single(field, f"{value!r} is not a phone number in international format.")
     return number
+
+
+# Names the system's zone database holds that are not places: the host's own setting, and tzdata's placeholder.
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@cache
+def _time_zones() -> dict[str, str]:
+    """Every IANA time zone name the system knows, by its lower-case form (read once a process: an import checks
+    a million values with one dict lookup each)."""
+    return {name.lower(): name for name in zoneinfo.available_timezones() - NOT_ZONES}
+
+
+def time_zone_names() -> list[str]:
+    """Every IANA time zone name a contact may have, sorted (the panel's suggestions)."""
+    return sorted(_time_zones().values())
+
+
+def check_time_zone(value: Any, field: str = "time_zone") -> str:
+    """`value` as the IANA name of a time zone spelled as the zone database does ("europe/paris" →
+    "Europe/Paris"; a link such as "US/Eastern" stays as named), or "" for none (the server's zone). Raises
+    ValidationFailed naming `field`."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationFailed.single(field, "Enter a time zone name such as Europe/Paris.")
+    value = value.strip()
+    if not value:
+        return ""
+    name = _time_zones().get(value.lower())
+    if name is None:
+        raise ValidationFailed.single(
+            field, f"{value[:64]!r} is not a time zone; use an IANA name such as Europe/Paris."
+        )
+    return name
 
 
 def check_status(value: str, field: str) -> str:

@@ -22,13 +22,14 @@ from messaging.models import Message
 INSERT_COLUMNS: dict[str, str] = {
     "uid": "uuid", "user_id": "bigint", "by_admin": "boolean", "channel": "text", "gateway_id": "bigint",
     "recipient": "text", "subject": "text", "body": "text", "sender_name": "text", "reply_to": "text",
-    "list_unsubscribe": "text", "sms_type": "text", "media": "text",
-    "media_url": "text", "attachments": "jsonb", "status": "text", "priority": "smallint", "schedule_at": "timestamptz",
+    "list_unsubscribe": "text", "from_email": "text", "text_body": "text", "sms_type": "text", "media": "text",
+    "media_url": "text", "attachments": "jsonb", "whatsapp_template": "jsonb", "status": "text", "priority": "smallint", "schedule_at": "timestamptz",
     "provider_message_id": "text", "gateway_response": "jsonb", "error": "text", "attempts": "smallint",
     "cost": "integer", "source": "text", "idempotency_key": "text", "device_sim": "text", "created_at": "timestamptz",
     "queued_at": "timestamptz", "updated_at": "timestamptz",
 }  # fmt: skip
-JSON_COLUMNS = {"attachments", "gateway_response"}
+JSON_COLUMNS = {"attachments", "gateway_response", "whatsapp_template"}
+NULLABLE_JSON = {"whatsapp_template"}  # None is SQL NULL there, never the JSON value null
 RESULT_COLUMNS: dict[str, str] = {
     "status": "text", "sent_at": "timestamptz", "failed_at": "timestamptz", "provider_message_id": "text",
     "gateway_response": "jsonb", "error": "text", "next_attempt_at": "timestamptz", "lease_expires_at": "timestamptz",
@@ -65,14 +66,18 @@ def new_message(values: dict[str, Any], *, gateway: Any = None) -> Message:
 
 def _value(message: Message, column: str) -> Any:
     value = getattr(message, column)
-    return json.dumps(value) if column in JSON_COLUMNS else value
+    return _json(value, column) if column in JSON_COLUMNS else value
+
+
+def _json(value: Any, column: str) -> str | None:
+    return None if value is None and column in NULLABLE_JSON else json.dumps(value)
 
 
 _ROW = operator.attrgetter("id", *INSERT_COLUMNS)
 _INSERT_ROW = operator.attrgetter(*INSERT_COLUMNS)
-_INSERT_JSON_AT = [index for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
+_INSERT_JSON_AT = [(index, column) for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
 _VALUES_ROW = "(" + ", ".join(f"%s::{kind}" for kind in INSERT_COLUMNS.values()) + ")"
-_JSON_AT = [index + 1 for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
+_JSON_AT = [(index + 1, column) for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
 
 
 def insert_messages(messages: Sequence[Message]) -> None:
@@ -89,8 +94,8 @@ def insert_messages(messages: Sequence[Message]) -> None:
         with cursor.cursor.copy(f"COPY messaging_message (id, {', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
             for message in messages:
                 row = list(_ROW(message))
-                for index in _JSON_AT:
-                    row[index] = json.dumps(row[index])
+                for index, column in _JSON_AT:
+                    row[index] = _json(row[index], column)
                 copy.write_row(row)
 
 
@@ -103,8 +108,8 @@ def insert_charged(messages: Sequence[Message], charge: Any = None, also: Sequen
     params: list[Any] = []
     for message in messages:
         row = list(_INSERT_ROW(message))
-        for index in _INSERT_JSON_AT:
-            row[index] = json.dumps(row[index])
+        for index, column in _INSERT_JSON_AT:
+            row[index] = _json(row[index], column)
         params.extend(row)
     rows = ", ".join([_VALUES_ROW] * len(messages))
     insert = f"INSERT INTO messaging_message ({', '.join(INSERT_COLUMNS)}) SELECT * FROM (VALUES {rows}) AS v"  # noqa: S608

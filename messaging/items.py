@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass
@@ -23,6 +24,10 @@ class EmailItem:
     body: str
     sender_name: str = ""
     reply_to: str = ""  # an email address replies go to, instead of the sender's
+    # The From address, instead of the gateway's own (which stays the envelope sender of SMTP gateways). Only
+    # campaigns set it, and only from one of the tenant's verified senders: no API dialect exposes it.
+    from_email: str = ""
+    text: str = ""  # the plain-text alternative of an HTML body ("" = derived from the HTML)
     # Our own unsubscribe URL (campaigns only): sent as List-Unsubscribe with RFC 8058 one-click; must start
     # with XSENDER_BASE_URL.
     list_unsubscribe: str = ""
@@ -46,6 +51,9 @@ class WhatsAppItem:
     body: str = ""
     media: str = ""  # "" for text, else image | video | audio | document
     media_url: str = ""
+    # A WhatsApp Cloud approved template: {"name", "language" (a code such as en_US), "components" (Meta's
+    # component objects, parameters filled in)}; the body may then be empty. Only WhatsApp Cloud gateways send it.
+    template: dict[str, Any] | None = None
     gateway: str = ""
     schedule_at: datetime | None = None
 

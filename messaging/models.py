@@ -57,10 +57,16 @@ class Message(models.Model):
     reply_to = models.CharField(max_length=254, blank=True, default="", db_default="")
     # Email: our unsubscribe URL, sent as List-Unsubscribe (+ List-Unsubscribe-Post, RFC 8058); campaigns set it.
     list_unsubscribe = models.CharField(max_length=2048, blank=True, default="", db_default="")
+    # Email: the From address when not the gateway's (a campaign's verified sender; the gateway's address stays
+    # the SMTP envelope sender), and the text/plain part of an HTML body when the template has its own.
+    from_email = models.CharField(max_length=254, blank=True, default="", db_default="")
+    text_body = models.TextField(blank=True, default="", db_default="")
     sms_type = models.CharField(max_length=16, blank=True)
     media = models.CharField(max_length=16, blank=True)
     media_url = models.URLField(max_length=2048, blank=True)
     attachments = models.JSONField(default=list, blank=True)
+    # WhatsApp: a WhatsApp Cloud approved template {"name", "language", "components"}; null = a text/media message.
+    whatsapp_template = models.JSONField(null=True, blank=True, default=None)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     priority = models.SmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     schedule_at = models.DateTimeField(null=True, blank=True)

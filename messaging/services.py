@@ -22,7 +22,7 @@ from messaging.bulk import insert_charged, insert_messages, new_message
 from messaging.items import Item
 from messaging.jobs import enqueue_delivery
 from messaging.models import Message, Priority, Source, Status, Suppression
-from messaging.validation import Draft, check_items, normalise_email
+from messaging.validation import Draft, check_gateway_features, check_items, normalise_email
 from xsender.errors import Conflict, CreditExhausted, GatewayNotFound, Rejected
 
 # Up to this many recipients a request is charged and stored in one statement; more go through COPY.
@@ -85,6 +85,9 @@ def _priority(draft: Draft, bulk: bool) -> int:
 
 
 def _build(principal: User, channel: str, drafts: list[Draft], gateways: list[Gateway], **common: Any) -> list[Message]:
+    """The unsaved messages of `drafts` on their `gateways`. Raises GatewayNotFound when a gateway cannot send its
+    item as asked (messaging.validation.check_gateway_features): nothing is stored or charged yet."""
+    check_gateway_features(channel, drafts, gateways)
     now = timezone.now()
     bulk = len(drafts) > 1
     messages = []
@@ -101,10 +104,13 @@ def _build(principal: User, channel: str, drafts: list[Draft], gateways: list[Ga
             "sender_name": draft.sender_name,
             "reply_to": draft.reply_to,
             "list_unsubscribe": draft.list_unsubscribe,
+            "from_email": draft.from_email,
+            "text_body": draft.text_body,
             "sms_type": draft.sms_type,
             "media": draft.media,
             "media_url": draft.media_url,
             "attachments": draft.attachments,
+            "whatsapp_template": draft.whatsapp_template,
             "schedule_at": draft.schedule_at,
             "status": Status.SCHEDULED if scheduled else Status.PENDING,
             "queued_at": None if scheduled else now,
@@ -126,6 +132,7 @@ def accept_messages(
     source: str = Source.API,
     idempotency_key: str = "",
     max_items: int | None = None,
+    prepaid: bool = False,
 ) -> list[Message]:
     """Checks, routes, charges and stores one request's messages, then wakes the workers on commit.
 
@@ -133,6 +140,8 @@ def accept_messages(
     Rejected (422) and then nothing is stored, charged or enqueued. The admin (superuser) bypasses plan
     checks and credits; its messages are marked by_admin. Query count does not depend on len(items). At most
     `max_items` items (default XSENDER_MAX_RECIPIENTS; the panel's bulk send from a file allows more).
+    `prepaid`: the caller has already debited these messages (a campaign's reservation): each keeps its `cost`,
+    so a cancelled or failed one is refunded as usual, but no debit is run here.
     """
     drafts = check_items(channel, items, max_items=max_items)
     check_plan(principal=principal, channel=channel)
@@ -146,15 +155,18 @@ def accept_messages(
         source=source,
         idempotency_key=idempotency_key,
     )
-    _store(principal, channel, messages, drafts)
+    _store(principal, channel, messages, drafts, prepaid=prepaid)
     return messages
 
 
-def _store(principal: User, channel: str, messages: list[Message], drafts: list[Draft]) -> None:
+def _store(
+    principal: User, channel: str, messages: list[Message], drafts: list[Draft], *, prepaid: bool = False
+) -> None:
     """Checks suppressions, charges and inserts, all or nothing, then wakes the workers on commit. A request of a
     few recipients is one statement (the suppression check and the charge guard the insert: no transaction
-    round trips at all); a bulk one is one transaction with COPY."""
-    total = sum(m.cost for m in messages)
+    round trips at all); a bulk one is one transaction with COPY. Prepaid messages are not charged (nothing to
+    guard the insert with: they take the transaction's path whatever their number)."""
+    total = 0 if prepaid else sum(m.cost for m in messages)
     note = f"{len(messages)} {channel}"
     if len(messages) <= SMALL_REQUEST and total:
         blocked, params = _suppressed(principal, channel, list({m.recipient for m in messages}))

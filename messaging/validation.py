@@ -6,10 +6,11 @@ errors carry each item's index and a neutral field name; dialects name the field
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import idna
@@ -19,9 +20,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from gateways.backends import get_backend_class
 from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.segments import sms_segments
-from xsender.errors import FieldError, ValidationFailed
+from xsender.errors import FieldError, GatewayNotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from gateways.models import Gateway
 
 SMS_TYPES = ("plain", "otp", "marketing")
 WHATSAPP_MEDIA = ("image", "video", "audio", "document")
@@ -29,7 +34,11 @@ ATTACHMENT_TYPES = ("image", "file")
 MAX_ATTACHMENTS = 10
 MAX_GATEWAY = 100
 # Lengths the API documents (messaging/api/schema.py reads them from here).
-LIMITS = {"subject": 998, "email_body": 1_000_000, "sender_name": 150, "sms_body": 1600, "wa_body": 4096, "url": 2048}
+LIMITS = {
+    "subject": 998, "email_body": 1_000_000, "sender_name": 150, "sms_body": 1600, "wa_body": 4096, "url": 2048,
+    "wa_template": 100_000,
+}  # fmt: skip
+MAX_TEMPLATE_NAME = 512  # Meta's limit for a template's name
 # A CR or LF in a header-bound field would let a tenant add headers (Bcc:) or make the mail library refuse
 # the whole message at send time; NUL is refused everywhere (PostgreSQL cannot store it in text).
 HEADER_BREAKS = ("\r", "\n", "\x00")
@@ -45,9 +54,12 @@ class Draft:
     sender_name: str = ""
     reply_to: str = ""
     list_unsubscribe: str = ""
+    from_email: str = ""
+    text_body: str = ""
     sms_type: str = ""
     media: str = ""
     media_url: str = ""
+    whatsapp_template: dict[str, Any] | None = None
     attachments: list[dict[str, str]] = field(default_factory=list)
     gateway: str = ""
     schedule_at: datetime | None = None
@@ -169,6 +181,8 @@ def _email(item: EmailItem, errors: _Errors) -> Draft:
         ),
         reply_to=_email_address(item.reply_to, errors, "reply_to", required=False),
         list_unsubscribe=_own_url(item.list_unsubscribe, errors, "list_unsubscribe"),
+        from_email=_email_address(item.from_email, errors, "from_email", required=False),
+        text_body=errors.text(item.text, "text", limit=LIMITS["email_body"], required=False),
         attachments=attachments,
     )
 
@@ -193,12 +207,58 @@ def _sms(item: SmsItem, errors: _Errors) -> Draft:
 
 def _whatsapp(item: WhatsAppItem, errors: _Errors) -> Draft:
     media = errors.choice(item.media, "media", ("", *WHATSAPP_MEDIA))
+    template = _whatsapp_template(item.template, errors)
+    if template is not None and (media or item.body):
+        errors.add("template", "An approved template is sent alone: no body or media with it.")
     return Draft(
         recipient=_number(item.recipient, errors),
-        body=errors.text(item.body, "body", limit=LIMITS["wa_body"], required=not media),
+        body=errors.text(item.body, "body", limit=LIMITS["wa_body"], required=not media and item.template is None),
         media=media,
         media_url=errors.url(item.media_url, "media_url") if media else "",
+        whatsapp_template=template,
     )
+
+
+def _whatsapp_template(value: Any, errors: _Errors) -> dict[str, Any] | None:
+    """A WhatsApp Cloud approved template as the send path keeps it: {"name", "language", "components"}. Meta
+    checks the components against the approved template; here only their shape and size."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add("template", 'Must be an object with "name", "language" and "components".')
+        return None
+    name, language, components = value.get("name"), value.get("language"), value.get("components", [])
+    if not isinstance(name, str) or not name.strip():
+        errors.add("template.name", "The approved template's name is required.")
+    elif len(name) > MAX_TEMPLATE_NAME or any(c in name for c in HEADER_BREAKS):
+        errors.add("template.name", f"At most {MAX_TEMPLATE_NAME} characters on one line.")
+    if not isinstance(language, str) or not language.strip() or len(language) > 16:
+        errors.add("template.language", "A language code such as en or en_US.")
+    elif any(c in language for c in HEADER_BREAKS):
+        errors.add("template.language", "Line breaks are not allowed here.")
+    if not isinstance(components, list) or not all(isinstance(c, dict) for c in components):
+        errors.add("template.components", "Must be a list of component objects.")
+    else:
+        try:
+            serialised = json.dumps(components)
+        except (TypeError, ValueError):
+            serialised = ""
+            errors.add("template.components", "Must be plain JSON data.")
+        if _has_nul(components):  # PostgreSQL's jsonb cannot store one
+            errors.add("template.components", "NUL characters are not allowed.")
+        elif len(serialised) > LIMITS["wa_template"]:
+            errors.add("template.components", f"At most {LIMITS['wa_template']} characters of JSON.")
+    return {"name": name, "language": language, "components": components}
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 CHECKS: dict[str, Any] = {"email": _email, "sms": _sms, "whatsapp": _whatsapp}
@@ -224,6 +284,23 @@ def item_errors(
         drafts.append(draft)
         errors.extend(collected.items)
     return drafts, errors
+
+
+def check_gateway_features(channel: str, drafts: Sequence[Draft], gateways: Sequence[Gateway]) -> None:
+    """Raises GatewayNotFound naming the first item whose gateway cannot send it as asked — an approved WhatsApp
+    template to a gateway whose provider has no such thing (a WhatsApp Web bridge) — before anything is stored or
+    charged. Not found, as for a gateway the principal may not use: no usable gateway was named for that item (a
+    campaign pauses on it until the tenant chooses another gateway, rather than skipping its recipients)."""
+    if channel != "whatsapp":
+        return
+    for index, (draft, gateway) in enumerate(zip(drafts, gateways, strict=True)):
+        if draft.whatsapp_template is not None and not get_backend_class(gateway.provider).sends_templates:
+            raise GatewayNotFound(
+                f"Gateway {gateway.identifier!r} ({gateway.provider}) cannot send approved WhatsApp templates: "
+                "choose a WhatsApp Cloud gateway.",
+                index=index,
+                field="gateway",
+            )
 
 
 def check_items(channel: str, items: Sequence[Item], *, max_items: int | None = None) -> list[Draft]:

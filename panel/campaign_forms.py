@@ -1,6 +1,7 @@
 """Forms of the panel's Campaigns pages: a new campaign (name and template of the chosen channel), then the wizard's
 steps for a Draft — audience (the tenant's lists, tags and segments to include and exclude), content (template, verified
-sender for email, gateway), schedule (now or a time in the server's time zone; a throttle). Nothing is checked
+sender for email, gateway), schedule (now or a time in the server's time zone, or that time in each contact's zone; a
+throttle). Nothing is checked
 here beyond types: campaigns.services decides, and its errors are shown at the fields they name."""
 
 from __future__ import annotations
@@ -107,12 +108,21 @@ class ScheduleForm(forms.Form):
         label="Send at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    contact_time_zone = forms.BooleanField(
+        required=False,
+        label="Send at this time in each contact's time zone",
+        help_text="Each contact gets it when their own clock shows this time; contacts without a time zone, on the "
+        "server's clock. Messages are created up to a day ahead, and the campaign stays Sending until the last "
+        "zone reaches the time.",
+    )
     throttle = forms.IntegerField(
         required=False, min_value=1, label="Messages per minute", help_text="Empty: as fast as the gateway goes."
     )
 
     def __init__(self, data: Any = None, *, campaign: Campaign) -> None:
-        super().__init__(data, initial={"schedule_at": campaign.schedule_at, "throttle": campaign.throttle})
+        initial = {"schedule_at": campaign.schedule_at, "contact_time_zone": campaign.contact_time_zone,
+                   "throttle": campaign.throttle}  # fmt: skip
+        super().__init__(data, initial=initial)
         self.fields[
             "schedule_at"
         ].help_text = f"Empty: as soon as you start it. In the server's time zone, {settings.TIME_ZONE}."

@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from contacts.models import STATUS_FIELDS, Contact, ContactList, ContactStatus, CustomField, Tag
 from contacts.selectors import ContactFilter
+from contacts.values import time_zone_names
 from xsender.errors import DomainError, ValidationFailed
 
 ANY = [("", "Any")]
@@ -109,6 +111,10 @@ class ContactForm(forms.Form):
     first_name = forms.CharField(required=False, max_length=255)
     last_name = forms.CharField(required=False, max_length=255)
     company = forms.CharField(required=False, max_length=255)
+    time_zone = forms.CharField(
+        required=False, max_length=64, label="Time zone",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "placeholder": "Europe/Paris"}),
+    )  # fmt: skip
     email_status = forms.ChoiceField(choices=ContactStatus.choices, label="Email status")
     sms_status = forms.ChoiceField(choices=ContactStatus.choices, label="SMS status")
     whatsapp_status = forms.ChoiceField(choices=ContactStatus.choices, label="WhatsApp status")
@@ -117,7 +123,7 @@ class ContactForm(forms.Form):
         required=False, max_length=2000, help_text="Names separated by commas; new ones are created."
     )
 
-    OWN = ("email", "phone", "first_name", "last_name", "company", *STATUS_FIELDS.values())
+    OWN = ("email", "phone", "first_name", "last_name", "company", "time_zone", *STATUS_FIELDS.values())
 
     def __init__(
         self, data: Any = None, *, contact: Contact | None, fields: list[CustomField], lists: list[ContactList]
@@ -126,6 +132,10 @@ class ContactForm(forms.Form):
         self.custom_fields = {f"cf_{field.public_id}": field for field in fields}
         for name, field in self.custom_fields.items():
             self.fields[name] = _custom_form_field(field)
+        self.fields["time_zone"].help_text = (
+            "Its IANA name, for campaigns sent at a time in each contact's time zone. "
+            f"Empty: the server's, {settings.TIME_ZONE}."
+        )
         self.fields["lists"].choices = _list_choices(lists)
         if not lists:
             self.fields["lists"].help_text = "No list yet: add lists on the Lists page."
@@ -146,7 +156,11 @@ class ContactForm(forms.Form):
         return initial
 
     def contact_inputs(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("email", "phone", "first_name", "last_name", "company")]
+        return [self[name] for name in ("email", "phone", "first_name", "last_name", "company", "time_zone")]
+
+    def time_zones(self) -> list[str]:
+        """The names the time zone input suggests (its <datalist>)."""
+        return time_zone_names()
 
     def custom_inputs(self) -> list[forms.BoundField]:
         return [self[name] for name in self.custom_fields]

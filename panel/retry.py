@@ -11,8 +11,9 @@ def item_of(message: Message) -> Item:
     if message.channel == "email":
         attachments = [Attachment(kind=a.get("type", ""), url=a.get("url", "")) for a in message.attachments or []]
         return EmailItem(
-            recipient=message.recipient, subject=message.subject, body=message.body,
-            sender_name=message.sender_name, reply_to=message.reply_to, attachments=attachments, gateway=gateway,
+            recipient=message.recipient, subject=message.subject, body=message.body, text=message.text_body,
+            sender_name=message.sender_name, from_email=message.from_email, reply_to=message.reply_to,
+            list_unsubscribe=message.list_unsubscribe, attachments=attachments, gateway=gateway,
         )  # fmt: skip
     if message.channel == "sms":
         return SmsItem(
@@ -23,5 +24,6 @@ def item_of(message: Message) -> Item:
         body=message.body,
         media=message.media,
         media_url=message.media_url,
+        template=message.whatsapp_template,
         gateway=gateway,
     )

@@ -155,14 +155,18 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
+IMPORT_FIELDS = [*BASE_FIELDS, ("time_zone", "Time zone")]  # what an import's column may fill (contacts.imports)
+
+
 def target_choices(fields: list[CustomField]) -> list[tuple[str, str]]:
-    return [("", "— skip —"), *BASE_FIELDS, *((f"custom.{f.public_id}", f"{f.name} (custom)") for f in fields)]
+    return [("", "— skip —"), *IMPORT_FIELDS, *((f"custom.{f.public_id}", f"{f.name} (custom)") for f in fields)]
 
 
 def auto_target(header: str, fields: list[CustomField]) -> str:
-    """The field a column is named after (case and spaces ignored; custom fields by name), else ""."""
+    """The field a column is named after (case and spaces ignored, `timezone` too; custom fields by name), else ""."""
     plain = header.strip().lower().replace(" ", "_")
-    if plain in dict(BASE_FIELDS):
+    plain = {"timezone": "time_zone"}.get(plain, plain)
+    if plain in dict(IMPORT_FIELDS):
         return plain
     by_name = {f.name.lower(): f.public_id for f in fields}
     return f"custom.{by_name[header.strip().lower()]}" if header.strip().lower() in by_name else ""

@@ -11,10 +11,11 @@ from typing import Any
 
 from accounts.models import User
 from campaigns import services as templates
+from campaigns.content import rendered_item
 from campaigns.models import Template
 from campaigns.services import Rendered
 from contacts.selectors import contact_data, custom_field_names, get_contact
-from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
+from messaging.items import Item
 from panel.template_forms import SAMPLE
 from xsender.errors import FieldError, NotFound, ValidationFailed
 
@@ -66,21 +67,6 @@ def typed_preview(
     return saved_preview(draft, data, whose)
 
 
-class NotSendable(Exception):
-    """The template cannot be test-sent through the send path as it is (an approved WhatsApp template)."""
-
-
-def test_item(template: Template, rendered: Rendered, recipient: str, gateway: str) -> Item:
-    """The one test message, built as a campaign builds its messages (campaigns.fanout): email's body is the HTML
-    part, else the text part. Raises NotSendable for an approved WhatsApp template (the send path's WhatsApp items
-    carry text or media only)."""
-    if template.channel == "email":
-        return EmailItem(
-            recipient=recipient, subject=rendered.subject, body=rendered.html or rendered.text,
-            sender_name=rendered.from_name, reply_to=rendered.reply_to, gateway=gateway,
-        )  # fmt: skip
-    if template.channel == "sms":
-        return SmsItem(recipient=recipient, body=rendered.body, gateway=gateway)
-    if rendered.whatsapp_template:
-        raise NotSendable("An approved WhatsApp template cannot be test-sent from the panel yet: send it from the API.")
-    return WhatsAppItem(recipient=recipient, body=rendered.body, gateway=gateway)
+def test_item(rendered: Rendered, recipient: str, gateway: str) -> Item:
+    """The one test message, built as every message of a template is (campaigns.content.rendered_item)."""
+    return rendered_item(rendered, recipient=recipient, gateway=gateway)

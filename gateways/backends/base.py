@@ -60,7 +60,10 @@ EVENT_STATUSES: tuple[str, ...] = EventStatus.__args__  # type: ignore[attr-defi
 
 @runtime_checkable
 class OutgoingMessage(Protocol):
-    """What a backend may read of a message."""
+    """What a backend may read of a message. A backend also reads, with getattr (a test send has none of them):
+    `from_email` (email: the From address instead of the gateway's, "" = the gateway's), `text_body` (email: the
+    text/plain part of an HTML body, "" = derived from the HTML) and `whatsapp_template` (WhatsApp: an approved
+    template {"name", "language", "components"}, None = a text or media message)."""
 
     uid: uuid.UUID
     channel: str
@@ -183,6 +186,7 @@ def check_header_fields(message: OutgoingMessage) -> None:
     fields = (
         ("subject", message.subject), ("sender_name", message.sender_name), ("reply_to", message.reply_to),
         ("list_unsubscribe", getattr(message, "list_unsubscribe", "")),
+        ("from_email", getattr(message, "from_email", "")),
     )  # fmt: skip
     for name, value in fields:
         if any(char in (value or "") for char in "\r\n\0"):
@@ -219,6 +223,9 @@ class Backend:
 
     provider: ClassVar[str]
     channels: ClassVar[tuple[str, ...]]
+    # Whether the provider sends WhatsApp approved templates (OutgoingMessage.whatsapp_template); the send path
+    # refuses a template item for a gateway whose backend does not, before anything is stored or charged.
+    sends_templates: ClassVar[bool] = False
     config_schema: ClassVar[dict[str, tuple[type, bool, str]]] = {}
     secret_keys: ClassVar[tuple[str, ...]] = ()
     endpoint_keys: ClassVar[tuple[str, ...]] = ()
@@ -305,11 +312,17 @@ class Backend:
         return results + [SendResult(uid=m.uid, ok=False, transient=not exc.permanent, error=exc.message) for m in rest]
 
     def compose_email(
-        self, message: OutgoingMessage, connection: Any, headers: dict[str, str] | None = None
+        self,
+        message: OutgoingMessage,
+        connection: Any,
+        headers: dict[str, str] | None = None,
+        envelope_sender: str = "",
     ) -> EmailMessage:
-        """`message` as a Django EmailMessage from the gateway's `from_email` (with the sender name), its
-        Reply-To, its List-Unsubscribe (RFC 2369 + RFC 8058 one-click) and its attachments (each URL fetched once
-        per batch). Raises MessageRefused, FetchError."""
+        """`message` as a Django EmailMessage From its own `from_email` (a campaign's verified sender) or else the
+        gateway's, with the sender name; its Reply-To, its List-Unsubscribe (RFC 2369 + RFC 8058 one-click), its
+        text part (its own `text_body`, else the HTML's text) and its attachments (each URL fetched once per
+        batch). `envelope_sender` (SMTP): the MAIL FROM address, when it is not the From header's — where bounces
+        go. Raises MessageRefused, FetchError."""
         check_header_fields(message)
         unsubscribe = getattr(message, "list_unsubscribe", "")
         if unsubscribe:
@@ -318,14 +331,16 @@ class Backend:
                 "List-Unsubscribe": f"<{unsubscribe}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
-        sender = self.config["from_email"]
-        if message.sender_name:
-            sender = formataddr((message.sender_name, sender))
+        author = getattr(message, "from_email", "") or self.config["from_email"]
+        sender = formataddr((message.sender_name, author)) if message.sender_name else author
+        if envelope_sender and envelope_sender != author:  # Django's SMTP backend uses from_email as MAIL FROM
+            headers, sender = {**(headers or {}), "From": sender}, envelope_sender
         reply_to = [message.reply_to] if message.reply_to else None
         if HTML_TAG.search(message.body or ""):  # HTML: sent as HTML, with its text for clients that show only text
+            text = getattr(message, "text_body", "") or html_to_text(message.body)
             email = EmailMultiAlternatives(
-                message.subject, html_to_text(message.body), sender, [message.recipient], connection=connection,
-                headers=headers, reply_to=reply_to,
+                message.subject, text, sender, [message.recipient], connection=connection, headers=headers,
+                reply_to=reply_to,
             )  # fmt: skip
             email.attach_alternative(message.body, "text/html")
         else:

@@ -33,7 +33,7 @@ class SmtpBackend(Backend):
         "use_tls": (bool, False, "STARTTLS after connecting (default: true on port 587)."),
         "use_ssl": (bool, False, "Implicit TLS from the first byte (port 465)."),
         "timeout": (int, False, "Seconds before a stalled connection is abandoned (default 30)."),
-        "from_email": (str, True, "Envelope and header sender, e.g. noreply@example.com."),
+        "from_email": (str, True, "Envelope sender, and From unless a campaign names a verified sender."),
     }
     secret_keys = ("password",)
     # Where the password goes, and whether it travels encrypted.
@@ -66,8 +66,16 @@ class SmtpBackend(Backend):
         return connection
 
     def _email(self, message: OutgoingMessage, connection: EmailBackend) -> EmailMessage:
+        # The gateway's own address stays the envelope sender (MAIL FROM, the Return-Path) even when the From
+        # header is a campaign's verified sender: bounces come back to the mailbox the gateway's owner reads, and
+        # SPF is checked against the gateway's domain, the one its server is allowed to send for.
         domain = self.config["from_email"].rpartition("@")[2] or None
-        return self.compose_email(message, connection, headers={"Message-ID": make_msgid(domain=domain)})
+        return self.compose_email(
+            message,
+            connection,
+            headers={"Message-ID": make_msgid(domain=domain)},
+            envelope_sender=self.config["from_email"],
+        )
 
     def _send_one(self, message: OutgoingMessage) -> SendResult:
         if self.connection is None:  # lost after an earlier message of this batch

@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API (Meta Graph): POST /{version}/{phone_number_id}/messages — text, and media by link.
+"""WhatsApp Cloud API (Meta Graph): POST /{version}/{phone_number_id}/messages — text, media by link, and approved
+templates (https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates).
 
 Meta downloads a media link itself, so the link passes our address rules before it is handed over.
 
@@ -33,6 +34,15 @@ TRANSIENT = {4, 80007, 130429, 131000, 131016, 131048, 131056, 133004}
 AUTH = {0, 3, 10, 190, 200, 299}
 
 
+def _template(template: dict[str, Any]) -> dict[str, Any]:
+    """Our {"name", "language": "en_US", "components"} as Meta's template object: the language is an object
+    {"code": …}; components (header, body, button parameters) go as they are, and none when there are none."""
+    sent: dict[str, Any] = {"name": template["name"], "language": {"code": template["language"]}}
+    if template.get("components"):
+        sent["components"] = template["components"]
+    return sent
+
+
 class WhatsAppCloudBackend(HttpBackend):
     provider = "whatsapp_cloud"
     channels = ("whatsapp",)
@@ -46,10 +56,14 @@ class WhatsAppCloudBackend(HttpBackend):
         "verify_token": (str, False, "The token you type in the app's webhook setup (its GET challenge)."),
     }
     secret_keys = ("access_token", "app_secret", "verify_token")
+    sends_templates = True
 
     def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
         payload: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
         payload["to"] = message.recipient.lstrip("+")
+        template = getattr(message, "whatsapp_template", None)
+        if template:
+            return {**payload, "type": "template", "template": _template(template)}
         if not message.media:
             return {**payload, "type": "text", "text": {"preview_url": False, "body": message.body}}
         check_handoff_url(message.media_url)

@@ -19,6 +19,7 @@ from gateways.backends import waha_events, waha_session
 from gateways.backends.base import (
     BackendError,
     HttpBackend,
+    MessageRefused,
     OutgoingMessage,
     SendResult,
     WebhookEvent,
@@ -57,6 +58,8 @@ class WhatsAppWebBackend(HttpBackend):
     def _request(self, message: OutgoingMessage) -> tuple[str, dict[str, Any]]:
         payload: dict[str, Any] = {"session": self.config.get("session", "default")}
         payload["chatId"] = f"{message.recipient.lstrip('+')}@c.us"
+        if getattr(message, "whatsapp_template", None):  # refused at accept; never sent as an empty text
+            raise MessageRefused("A WhatsApp Web bridge cannot send approved templates: not sent.")
         if not message.media:
             return "/api/sendText", {**payload, "text": message.body}
         check_handoff_url(message.media_url)

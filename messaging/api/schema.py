@@ -16,12 +16,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 
+from messaging.api.wire import CONTENT_FIELDS, MAX_TEMPLATE_DATA, RECIPIENT_KEY
 from messaging.models import Status
+from messaging.references import RECIPIENT_REFERENCES
 from messaging.validation import ATTACHMENT_TYPES, LIMITS, MAX_ATTACHMENTS, MAX_GATEWAY, SMS_TYPES, WHATSAPP_MEDIA
 from xsender.openapi import (
     BODY_STATUSES,
     NO_BREAKS,
     NO_NUL,
+    NOT_BLANK,
     RATE_LIMIT_HEADERS,
     RETRY_AFTER,
     JsonSchemaSerializer,
@@ -167,10 +170,65 @@ WHATSAPP_ITEM = {
     ],
 }
 ITEMS = {"email": EMAIL_ITEM, "sms": SMS_ITEM, "whatsapp": WHATSAPP_ITEM}
+NAME = {"type": "string", "minLength": 1, "maxLength": 255, "allOf": [{"pattern": NOT_BLANK}, NO_NUL]}
+REFERENCES = {
+    "template": {
+        **NAME,
+        "description": "A template of this channel, by id (template_…) or name: it gives the content (email: subject, "
+        "HTML and text, sender name and reply-to unless the entry gives them; SMS and WhatsApp: the text, or a "
+        "WhatsApp Cloud approved template), rendered for the recipient. Instead of the content fields.",
+    },
+    "template_data": {
+        "type": "object",
+        "maxProperties": MAX_TEMPLATE_DATA,
+        "additionalProperties": {
+            "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}],
+            "nullable": True,
+        },
+        "description": "With a template: values for its placeholders. first_name, last_name, company, email and phone "
+        "replace the contact's own; any other name fills {{ custom.<name> }}.",
+    },  # fmt: skip
+    "contact_id": {
+        "type": "string",
+        "pattern": "^contact_[A-Za-z0-9]{22}$",
+        "description": "Instead of the address: one of your contacts (it must have the channel's address and be "
+        "subscribed there; its data fills the template).",
+    },
+    "list_id": {
+        "type": "string",
+        "pattern": "^list_[A-Za-z0-9]{22}$",
+        "description": "Instead of the address: every member of one of your lists that has the channel's address and "
+        "is subscribed there (one message each).",
+    },
+    "tag": {
+        **NAME,
+        "description": "Instead of the address: every contact with this tag (name or tag_… id), as list_id.",
+    },
+}
+
+
+def _post_item(channel: str) -> dict[str, Any]:
+    """A POST `contact` item: the recipient by address, contact_id, list_id or tag (exactly one); the content as
+    fields or by template (not both)."""
+    literal = ITEMS[channel]
+    address = RECIPIENT_KEY[channel]
+    recipient = [{"required": [name]} for name in (address, *RECIPIENT_REFERENCES)]
+    fields = {"required": [f for f in literal["required"] if f != address]}
+    fields.update({"anyOf": literal["anyOf"]} if "anyOf" in literal else {})
+    fields["not"] = {"anyOf": [{"required": ["template"]}, {"required": ["template_data"]}]}
+    templated = {
+        "required": ["template"],
+        "not": {"anyOf": [{"required": [name]} for name in CONTENT_FIELDS[channel]]},
+    }
+    return {
+        "type": "object",
+        "properties": {**literal["properties"], **REFERENCES},
+        "allOf": [{"oneOf": recipient}, {"oneOf": [fields, templated]}],
+    }
 
 
 def _send_request(channel: str) -> type[JsonSchemaSerializer]:
-    item = type(f"{channel.title()}Item", (JsonSchemaSerializer,), {"json_schema": ITEMS[channel]})
+    item = type(f"{channel.title()}Item", (JsonSchemaSerializer,), {"json_schema": _post_item(channel)})
     contact = {
         "type": "array",
         "items": item,
@@ -207,8 +265,11 @@ REPLAYED = header("Idempotent-Replayed", OpenApiTypes.STR, '"true" when the answ
 SEND_TEXTS = {
     400: "Validation error: `errors[]` names each bad field (`contact.2.number`); also a malformed JSON body, an "
     "Idempotency-Key over 255 characters or an invalid Content-Length header.",
-    404: "Unknown gateway_identifier / session_name (or one not visible to the key), or no default gateway.",
-    422: "A recipient is on the suppression list, or the Idempotency-Key was used with another request.",
+    404: "Unknown gateway_identifier / session_name (or one not visible to the key), or no default gateway; an "
+    "unknown template, contact_id, list_id or tag.",
+    422: "A recipient is on the suppression list, a contact named by contact_id cannot be sent to (no address on "
+    "the channel, not subscribed), a list or tag has no such contact, or the Idempotency-Key was used with another "
+    "request.",
 }
 SEND_DESCRIPTION = {
     "post": "Sends to every recipient of `contact`, through the named gateway or the default one.",
@@ -291,12 +352,18 @@ class DispatchRecord(serializers.Serializer):
     subject = serializers.CharField(required=False, help_text="Email.")
     sender_name = serializers.CharField(required=False, allow_blank=True, help_text="Email.")
     reply_to = serializers.CharField(required=False, allow_null=True, help_text="Email.")
+    from_email = serializers.CharField(
+        required=False, allow_null=True, help_text="Email: a campaign's verified sender address; null: the gateway's."
+    )
     attachments = serializers.JSONField(required=False, help_text="Email: [{type, url}].")
     body = serializers.CharField(required=False, allow_blank=True, help_text="SMS.")
     sms_type = serializers.CharField(required=False, help_text="SMS.")
     message = serializers.CharField(required=False, allow_blank=True, allow_null=True, help_text="WhatsApp.")
     media = serializers.CharField(required=False, allow_null=True, help_text="WhatsApp.")
     url = serializers.CharField(required=False, allow_null=True, help_text="WhatsApp.")
+    template = serializers.JSONField(
+        required=False, allow_null=True, help_text="WhatsApp: the approved template sent ({name, language, components})."
+    )
     created_at = _stamp()
     schedule_at = _stamp()
     queued_at = _stamp()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +13,7 @@ from messaging.api import wire
 from messaging.api.schema import send_schema, status_schema
 from messaging.idempotency import Outcome, fingerprint, run_idempotent
 from messaging.models import Message
+from messaging.references import expand
 from messaging.selectors import get_message
 from messaging.services import accept_messages
 from xsender.api import XSenderAPIView, envelope
@@ -42,11 +44,18 @@ class SendView(XSenderAPIView):
         return self._send(request, wire.query_contact(self.channel, request.query_params))
 
     def _accept(self, request: Request, contact: Any, key: str) -> Outcome:
-        items = wire.parse_contacts(self.channel, contact)
+        entries = wire.parse_contacts(self.channel, contact)
+        try:
+            items, origins = expand(
+                principal=request.user, channel=self.channel, entries=entries,
+                max_items=settings.XSENDER_MAX_RECIPIENTS,
+            )  # fmt: skip
+        except DomainError as exc:
+            raise wire.named(self.channel, exc) from None
         try:
             messages = accept_messages(principal=request.user, channel=self.channel, items=items, idempotency_key=key)
         except DomainError as exc:
-            raise wire.named(self.channel, exc) from None
+            raise wire.named(self.channel, wire.from_entries(exc, origins)) from None
         return accepted_outcome(self.channel, messages)
 
     def _send(self, request: Request, contact: Any) -> Response:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from messaging.items import Attachment, EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.models import Message
+from messaging.references import RECIPIENT_REFERENCES, Reference
 from messaging.validation import item_errors
 from xsender.api import parse_timestamp, stamp
 from xsender.errors import DomainError, FieldError, ValidationFailed
@@ -100,6 +101,65 @@ class _Reader:
         return found
 
 
+# Fields that name content or recipients by reference (messaging.references), and the content fields a template
+# stands for on each channel.
+REFERENCE_FIELDS = ("template", "template_data", *RECIPIENT_REFERENCES)
+CONTENT_FIELDS = {"email": ("subject", "message"), "sms": ("body",), "whatsapp": ("message", "media", "url")}
+MAX_TEMPLATE_DATA = 100
+
+
+def _reference_text(r: _Reader, name: str) -> str:
+    """A reference field: when present, a non-empty string (an empty one is an error, not "absent": it would
+    otherwise send to the address instead of the contact meant)."""
+    value = r.raw.get(name)
+    if not isinstance(value, str) or not value.strip():
+        r.error(name, "Must be a non-empty string.")
+        return ""
+    if "\x00" in value:
+        r.error(name, "NUL characters are not allowed.")
+        return ""
+    return value.strip()
+
+
+def _template_data(r: _Reader) -> dict[str, Any]:
+    value = r.raw.get("template_data")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        r.error("template_data", "Must be an object of names and values.")
+        return {}
+    if len(value) > MAX_TEMPLATE_DATA:
+        r.error("template_data", f"At most {MAX_TEMPLATE_DATA} values.")
+        return {}
+    for key, item in value.items():
+        if item is not None and not isinstance(item, (str, int, float, bool)):
+            r.error(f"template_data.{key}", "Must be a string, number, boolean or null.")
+    return value
+
+
+def _reference(channel: str, r: _Reader, item: Item) -> Reference:
+    """The entry's references; its shape errors recorded on the reader. An entry names one recipient (its address,
+    or one of contact_id, list_id, tag); with a template it gives none of the content fields the template stands
+    for."""
+    found = {name: _reference_text(r, name) for name in ("template", *RECIPIENT_REFERENCES) if name in r.raw}
+    address = RECIPIENT_KEY[channel]
+    named = [name for name in (address, *RECIPIENT_REFERENCES) if name in r.raw]
+    if len(named) > 1:
+        r.error(named[1], f"Name one recipient: {address}, contact_id, list_id or tag — not {' and '.join(named)}.")
+    elif not named:
+        r.error(address, "This field is required (or contact_id, list_id or tag).")
+    if "template" in r.raw:
+        given = [name for name in CONTENT_FIELDS[channel] if name in r.raw]
+        if given:
+            r.error(given[0], "Give either a template or the content, not both.")
+    elif "template_data" in r.raw:
+        r.error("template_data", "Only with a template.")
+    return Reference(
+        index=r.index, item=item, template=found.get("template", ""), template_data=_template_data(r),
+        contact_id=found.get("contact_id", ""), list_id=found.get("list_id", ""), tag=found.get("tag", ""),
+    )  # fmt: skip
+
+
 def _email(r: _Reader) -> EmailItem:
     return EmailItem(
         recipient=r.text("email"), subject=r.text("subject"), body=r.text("message"),
@@ -142,25 +202,42 @@ def named(channel: str, exc: DomainError) -> DomainError:
     return exc
 
 
-def parse_contacts(channel: str, contact: Any) -> list[Item]:
-    """The items of a `contact` list; raises ValidationFailed naming every bad field in XSender terms (shape
-    errors and the send path's own checks together, so a client sees all of them at once)."""
+def parse_contacts(channel: str, contact: Any) -> list[Item | Reference]:
+    """The entries of a `contact` list: an item, or a Reference when the entry names a template or its recipients
+    by reference. Raises ValidationFailed naming every bad field in XSender terms (shape errors and the send
+    path's own checks together, so a client sees all of them at once)."""
     if not isinstance(contact, list):
         raise ValidationFailed.single(PREFIX, "The contact field must be a non-empty list of recipients.")
-    items, errors = [], []
+    entries: list[Item | Reference] = []
+    errors = []
     for index, raw in enumerate(contact):
         if not isinstance(raw, dict):
             errors.append({"field": f"{PREFIX}.{index}", "message": "Each recipient must be an object."})
             continue
         reader = _Reader(raw, index)
-        items.append(READERS[channel](reader))
+        item = READERS[channel](reader)
+        referenced = any(name in raw for name in REFERENCE_FIELDS)
+        entries.append(_reference(channel, reader, item) if referenced else item)
         errors.extend(reader.errors)
     if errors:
         seen = {e["field"] for e in errors}
+        items = [e for e in entries if not isinstance(e, Reference)]
         more = name_errors(channel, item_errors(channel, items)[1]) if len(items) == len(contact) else []
         errors.extend(e for e in more if e["field"] not in seen)
         raise ValidationFailed(errors, message=f"{errors[0]['field']}: {errors[0]['message']}")
-    return items
+    return entries
+
+
+def from_entries(exc: DomainError, origins: list[int]) -> DomainError:
+    """`exc` of the items expanded from a request's entries, with each item index turned into its entry's index
+    (`origins[i]`: a list's members all come from one entry)."""
+    if isinstance(exc, ValidationFailed):
+        for error in exc.errors:
+            if error.get("index") is not None:
+                error["index"] = origins[error["index"]]
+    elif exc.index is not None and exc.index < len(origins):
+        exc.index = origins[exc.index]
+    return exc
 
 
 def query_contact(channel: str, params: Any) -> list[dict[str, Any]]:
@@ -208,13 +285,16 @@ def dispatch_record(message: Message) -> dict[str, Any]:
     }
     if message.channel == "email":
         data.update(
-            subject=message.subject, sender_name=message.sender_name, reply_to=message.reply_to or None,
-            attachments=message.attachments,
+            subject=message.subject, sender_name=message.sender_name, from_email=message.from_email or None,
+            reply_to=message.reply_to or None, attachments=message.attachments,
         )  # fmt: skip
     elif message.channel == "sms":
         data.update(body=message.body, sms_type=message.sms_type)
     else:
-        data.update(message=message.body, media=message.media or None, url=message.media_url or None)
+        data.update(
+            message=message.body, media=message.media or None, url=message.media_url or None,
+            template=message.whatsapp_template,
+        )  # fmt: skip
     data.update({name: stamp(getattr(message, name)) for name in TIMESTAMPS})
     data["events"] = [{"event": e.kind, "at": stamp(e.at), "data": e.payload} for e in message.events.all()]
     return data

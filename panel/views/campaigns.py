@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns import reports, services
+from campaigns.local_time import starts_at
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.selectors import campaign_of, campaigns_of
 from contacts.selectors import segments_of
@@ -143,9 +144,10 @@ def campaign_review(request: HttpRequest, public_id: str) -> HttpResponse:
             done = "scheduled" if campaign.status == CampaignStatus.SCHEDULED else "started"
             messages.success(request, f"Campaign “{campaign.name}” {done}.")
             return redirect(_page_url(campaign))
-    ahead = campaign.schedule_at is not None and campaign.schedule_at > timezone.now()
+    starts = starts_at(campaign.schedule_at, campaign.contact_time_zone)  # in each contact's zone: the first's
+    ahead = starts is not None and starts > timezone.now()
     context = {"campaign": campaign, "estimate": estimate(campaign), "error": error, "step": "review",
-               "steps": STEPS, "audience": _audience(campaign), "ahead": ahead}  # fmt: skip
+               "steps": STEPS, "audience": _audience(campaign), "ahead": ahead, "starts": starts}  # fmt: skip
     return render(request, "panel/campaign_review.html", context, status=400 if error else 200)
 
 

@@ -26,7 +26,7 @@ from messaging.models import Message, Source
 from messaging.services import accept_messages
 from panel.access import tenant_required
 from panel.template_forms import CHANNEL_HINTS, CHANNELS, PreviewWithForm, TemplateForm, TestSendForm, contact_choices
-from panel.template_preview import NotSendable, Preview, preview_data, saved_preview, test_item, typed_preview
+from panel.template_preview import Preview, preview_data, saved_preview, test_item, typed_preview
 from xsender.errors import DomainError, NotFound
 
 
@@ -169,11 +169,8 @@ def _send_test(request: HttpRequest, form: TestSendForm, template: Template) -> 
     data, _ = preview_data(request.user, form.chosen())
     rendered = services.preview_template(template=template, data=data)
     try:
-        item = test_item(template, rendered, form.cleaned_data["recipient"].strip(), form.cleaned_data["gateway"])
+        item = test_item(rendered, form.cleaned_data["recipient"].strip(), form.cleaned_data["gateway"])
         sent = accept_messages(principal=request.user, channel=template.channel, items=[item], source=Source.PANEL)
-    except NotSendable as exc:
-        form.add_error(None, str(exc))
-        return None
     except DomainError as exc:
         form.show_error(exc)
         return None

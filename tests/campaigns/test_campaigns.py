@@ -1,4 +1,4 @@
-"""Campaigns: the audience resolved once, one message per contact whatever stops the fan-out, credit checked
+"""Campaigns: the audience resolved once, one message per contact whatever stops the fan-out, credit reserved
 for the whole audience before anything is sent, pause / resume / cancel, each tenant its own objects."""
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def test_pause_stops_further_chunks_and_withdraws_queued_messages(campaign):
     jobs.fan_out_job(campaign.pk)
     assert not Message.objects.exclude(status=Status.CANCELLED).exists()
     assert not CampaignRecipient.objects.exclude(message_uid=None).exists()
-    assert accounts.balances(campaign.owner)["email"] == 100
+    campaign.refresh_from_db()  # the withdrawn two refunded; the four not created yet stay reserved
+    assert (accounts.balances(campaign.owner)["email"], campaign.reserved) == (96, 4)
 
 
 def test_resume_sends_each_contact_one_live_message(campaign, audience):
@@ -219,14 +220,14 @@ def test_a_campaign_needs_an_audience_to_start(alice, gateways, template):
     assert refused.value.errors[0]["field"] == "include_lists"
 
 
-def test_credit_running_out_mid_run_pauses_the_campaign_with_nothing_half_done(campaign):
+def test_credit_spent_elsewhere_mid_run_does_not_stop_the_campaign(campaign, audience):
     services.start_campaign(campaign=campaign)
     fanout.send_chunk(campaign_id=campaign.pk, size=2)
-    accounts.adjust_credits(user=campaign.owner, channel="email", delta=-97)  # 1 left, the next chunk needs 2
-    assert fanout.send_chunk(campaign_id=campaign.pk, size=2) is None
-    campaign.refresh_from_db()
-    assert (campaign.status, campaign_messages(campaign).count()) == (CampaignStatus.PAUSED, 2)
-    assert "credit" in campaign.last_error
+    accounts.adjust_credits(user=campaign.owner, channel="email", delta=-94)  # all but the reserved 4 taken away
+    assert fanout.send_chunk(campaign_id=campaign.pk, size=2) == 2  # paid from the reservation
+    jobs.fan_out_job(campaign.pk)
+    assert recipients_of(campaign) == Counter(audience.expected)
+    assert accounts.balances(campaign.owner)["email"] == 0
 
 
 def test_a_chunk_costs_the_same_queries_whatever_its_size(campaign):

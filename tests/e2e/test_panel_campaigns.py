@@ -43,6 +43,7 @@ def test_a_tenant_runs_the_campaign_wizard_to_start_and_sees_its_messages_sent(p
         shoot(page, "campaign-audience")
         page.click("#campaign-audience-form button[type=submit]")
         page.click("#campaign-content-form button[type=submit]")
+        assert page.is_visible("label[for=id_contact_time_zone] >> text=in each contact's time zone")
         page.click("#campaign-schedule-form button[type=submit]")
         assert page.inner_text("#review-recipients .big") == "3"
         assert page.inner_text("#review-cost .big") == "3"

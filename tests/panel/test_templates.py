@@ -243,13 +243,17 @@ def test_an_sms_template_is_test_sent_with_a_contacts_data(alice, panel):
     assert Message.objects.get(user=alice.user).body == "Hi Dave"
 
 
-def test_an_approved_whatsapp_template_is_not_test_sent(alice, panel):
+def test_an_approved_whatsapp_template_is_test_sent_where_the_gateway_can_send_it(alice, panel):
     make_gateway(alice.user, "whatsapp", "wa-console", is_default=True)
+    make_gateway(alice.user, "whatsapp", "wa-web", provider="whatsapp_web", config={"base_url": "http://127.0.0.1:9"})
     approved = {"name": "order_update", "language": "en", "components": []}
     template = services.create_template(owner=alice.user, channel="whatsapp", name="Order", whatsapp_template=approved)
-    form = {"test-recipient": "+15555550123", "test-contact": "", "test-gateway": ""}
-    html = panel.post(f"/templates/{template.public_id}/test/", form, secure=True).content.decode()
-    assert "cannot be test-sent from the panel yet" in html and Message.objects.count() == 0
+    form = {"test-recipient": "+15555550123", "test-contact": "", "test-gateway": "wa-web"}
+    response = panel.post(f"/templates/{template.public_id}/test/", form, secure=True)
+    assert response.status_code == 400 and "cannot send approved WhatsApp templates" in response.content.decode()
+    assert Message.objects.count() == 0
+    panel.post(f"/templates/{template.public_id}/test/", {**form, "test-gateway": ""}, secure=True)
+    assert Message.objects.get(user=alice.user).whatsapp_template == approved
 
 
 # ---------------------------------------------------------------- another tenant

@@ -38,8 +38,8 @@ class Command(XSenderCommand):
             action="append",
             default=[],
             metavar="COLUMN=FIELD",
-            help="Column to email, phone, first_name, last_name, company or custom.<field>; default: the columns "
-            "named so. An empty FIELD leaves the column out.",
+            help="Column to email, phone, first_name, last_name, company, time_zone or custom.<field>; default: the "
+            "columns named so. An empty FIELD leaves the column out.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
