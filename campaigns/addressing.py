@@ -45,7 +45,8 @@ def _templates(principal: User, channel: str, references: list[Reference]) -> di
     if not wanted:
         return {}
     found: dict[str, Template] = {}
-    for template in _by_id_or_name(Template.objects.for_tenant(principal), wanted, "template"):
+    saved = Template.objects.for_tenant(principal).filter(campaign_only=False)  # not a campaign's own content
+    for template in _by_id_or_name(saved, wanted, "template"):
         found[template.public_id] = found[template.name] = template
     errors: list[FieldError] = []
     for r in references:

@@ -1,5 +1,6 @@
 """Template admin: every save checked and written by campaigns.services (placeholders, the channel's fields,
 header line breaks), removal (one or "delete selected") through the service, and a preview with sample contact data.
+A campaign's inline content (Template.campaign_only) is not listed here: it is shown on its campaign's page.
 
 Campaign admin: every tenant's campaigns with their counters, read-only (campaigns are built through the services:
 the panel's wizard, the API), and the actions start, pause, resume and cancel through the services. The change page
@@ -10,13 +11,14 @@ an action sends the link again."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -75,6 +77,9 @@ class TemplateAdmin(admin.ModelAdmin):
     autocomplete_fields = ("owner",)
     readonly_fields = ("public_id", "created_at", "updated_at", "preview")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Template]:
+        return super().get_queryset(request).filter(campaign_only=False)  # inline content: on its campaign's page
+
     def get_readonly_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
         return (*self.readonly_fields, *FIXED) if obj is not None else tuple(self.readonly_fields)
 
@@ -115,7 +120,7 @@ CAMPAIGN_FIELDS = (
     "channel",
     "status",
     "last_error",
-    "template",
+    "content",
     "gateway_identifier",
     "sender",
     "include_lists",
@@ -185,6 +190,22 @@ class CampaignAdmin(admin.ModelAdmin):
     )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._each(request, queryset, services.cancel_campaign, "cancelled")
+
+    @admin.display(description="Content")
+    def content(self, obj: Campaign) -> str:
+        """A saved template: a link to it. Inline content: its fields, as the campaign sends them."""
+        if not obj.pk:
+            return "-"
+        template = obj.template
+        if not template.campaign_only:
+            url = reverse("admin:campaigns_template_change", args=[template.pk])
+            return format_html('Template <a href="{}">{}</a>', url, template.name)
+        values = ((f.replace("_", " "), getattr(template, f)) for f in services.CHANNEL_FIELDS[template.channel])
+        rows = ((name, json.dumps(v, indent=2) if isinstance(v, dict) else v) for name, v in values if v)
+        return format_html(
+            "Written in the campaign<table><tbody>{}</tbody></table>",
+            format_html_join("", "<tr><th>{}</th><td><pre>{}</pre></td></tr>", rows),
+        )
 
     # ------------------------------------------------------------ the report (read-only fields and CSV exports)
 
@@ -289,8 +310,17 @@ class SenderAdmin(admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data  # a duplicate address was refused by the form (the model's unique constraint)
-        created = senders.add_sender(owner=data["owner"], email=data["email"], name=data["name"])
+        try:
+            created = senders.add_sender(owner=data["owner"], email=data["email"], name=data["name"])
+        except DomainError as exc:  # the link could not be mailed: nothing was added
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return
         obj.pk, obj.public_id = created.pk, created.public_id
+
+    def response_add(self, request: HttpRequest, obj: Sender, post_url_continue: str | None = None) -> HttpResponse:
+        if obj.pk is None:  # not added (save_model said why): back to the list, not to a page of nothing
+            return HttpResponseRedirect(reverse("admin:campaigns_sender_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     def delete_model(self, request: HttpRequest, obj: Sender) -> None:
         try:

@@ -17,7 +17,13 @@ class Template(models.Model):
     """A tenant's template. Email: subject with html and/or text (from_name and reply_to literal, optional).
     SMS: body. WhatsApp: body, or `whatsapp_template` — a WhatsApp Cloud approved template named by
     {"name", "language", "components"} whose component strings may hold placeholders. Every write goes through
-    campaigns.services, which checks the placeholders and that only the channel's fields are set."""
+    campaigns.services, which checks the placeholders and that only the channel's fields are set.
+
+    `campaign_only`: a campaign's inline content (written in the campaign, not chosen from the saved templates),
+    stored as a template so that it is checked, previewed, rendered and sent as any template is. It belongs to the
+    one campaign that points at it: left out of every list and lookup of templates (campaigns.selectors, the send
+    path's references, the admin's template list), its name is not one of the tenant's template names, and it is
+    deleted with its campaign (campaigns.services.delete_campaign)."""
 
     public_id = models.CharField(max_length=40, unique=True, default=public_id_default("template"), editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_templates")
@@ -30,6 +36,10 @@ class Template(models.Model):
     reply_to = models.CharField(max_length=254, blank=True)
     body = models.TextField(blank=True)
     whatsapp_template = models.JSONField("WhatsApp Cloud template", null=True, blank=True)
+    campaign_only = models.BooleanField(
+        default=False, db_default=False, editable=False,
+        help_text="A campaign's inline content: shown with its campaign, never listed or chosen as a template.",
+    )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -38,7 +48,11 @@ class Template(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="template_name_unique_per_owner")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], condition=models.Q(campaign_only=False), name="template_name_unique_per_owner"
+            ),
+        ]
         indexes = [models.Index(fields=["owner", "channel"], name="template_owner_channel")]
 
     def __str__(self) -> str:

@@ -6,18 +6,23 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from campaigns.models import Campaign, Sender, Template
+from xsender.errors import NotFound
 from xsender.tenancy import owned_by_public_id
 
 
 def templates_of(user: User, *, channel: str | None = None) -> QuerySet[Template]:
-    templates = Template.objects.for_tenant(user)
+    """The tenant's saved templates; a campaign's inline content (Template.campaign_only) is not one of them."""
+    templates = Template.objects.for_tenant(user).filter(campaign_only=False)
     return templates.filter(channel=channel) if channel else templates
 
 
 def template_of(*, user: User, public_id: str) -> Template:
-    """The tenant's template `public_id` (`template_…`). Raises NotFound for a malformed id, a missing one
-    and another tenant's alike."""
-    return owned_by_public_id(Template, user, public_id, "template", "Template")
+    """The tenant's saved template `public_id` (`template_…`). Raises NotFound for a malformed id, a missing one,
+    another tenant's and a campaign's inline content alike."""
+    template = owned_by_public_id(Template, user, public_id, "template", "Template")
+    if template.campaign_only:
+        raise NotFound("Template not found.")
+    return template
 
 
 def campaigns_of(user: User, *, status: str | None = None) -> QuerySet[Campaign]:

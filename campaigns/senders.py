@@ -7,7 +7,9 @@ scanners that fetch every link in a message do not confirm an address on their o
 
 from __future__ import annotations
 
+import logging
 import secrets
+import smtplib
 from datetime import timedelta
 
 import idna
@@ -24,14 +26,23 @@ from accounts.models import User
 from accounts.services import hash_key
 from campaigns.models import Sender
 from messaging.validation import HEADER_BREAKS, LIMITS, normalise_email
-from xsender.errors import Conflict, FieldError, NotFound, ValidationFailed
+from xsender.errors import Conflict, FieldError, NotFound, Rejected, Throttled, ValidationFailed
 from xsender.public_ids import is_public_id
 
 CONFIRM_HOURS = 48
+# A new link at most once a minute per sender: each one is a mail to an address that has not agreed to anything yet,
+# so a button pressed in a loop must not turn the platform's mail into a way to flood someone's inbox.
+RESEND_SECONDS = 60
+logger = logging.getLogger(__name__)
 
 
 class LinkExpired(Conflict):
     """A confirmation link older than CONFIRM_HOURS: a new one must be sent."""
+
+
+class LinkNotMailed(Rejected):
+    """The platform's mail did not take the confirmation mail (the address refused, or the mail server not
+    reachable): nothing was changed. `field` is "email"."""
 
 
 def check_sender(*, email: str, name: str) -> tuple[str, str]:
@@ -65,29 +76,49 @@ def _send_link(sender: Sender) -> None:
     context = {"sender": sender, "owner": sender.owner, "url": confirmation_url(token), "hours": CONFIRM_HOURS}
     subject = render_to_string("campaigns/email/sender_confirm_subject.txt", context).strip()
     body = render_to_string("campaigns/email/sender_confirm.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [sender.email])
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [sender.email])
+    except smtplib.SMTPRecipientsRefused:
+        raise LinkNotMailed(f"The mail server refused {sender.email}: nothing was changed.", field="email") from None
+    except (smtplib.SMTPException, OSError):
+        logger.warning("sender confirmation mail not sent", exc_info=True)  # the platform's mail is down: for operators
+        raise LinkNotMailed(
+            "The confirmation mail could not be sent just now: nothing was changed. Try again in a few minutes.",
+            field="email",
+        ) from None
 
 
 @transaction.atomic
 def add_sender(*, owner: User, email: str, name: str = "") -> Sender:
     """An unverified sender of `owner`, and the confirmation mail to its address (sent before the commit: if the
-    platform's mail refuses, nothing is added). Raises ValidationFailed, Conflict for an address the owner has."""
+    platform's mail refuses, nothing is added). Raises ValidationFailed, Conflict for an address the owner has,
+    LinkNotMailed."""
     address, name = check_sender(email=email, name=name)
     try:
         with transaction.atomic():
             sender = Sender.objects.create(owner=owner, email=address, name=name)
     except IntegrityError:
-        raise Conflict(f"{address} is already one of your senders.") from None
+        raise Conflict(f"{address} is already one of your senders.", field="email") from None
     _send_link(sender)
     return sender
 
 
 @transaction.atomic
 def resend_confirmation(*, sender: Sender) -> Sender:
-    """A new confirmation link for an unverified sender. Raises Conflict for a verified one."""
+    """A new confirmation link for an unverified sender. Raises Conflict for a verified one, Throttled within
+    RESEND_SECONDS of the previous link (its `retry_after` says how many seconds are left), LinkNotMailed (the
+    previous link then still works)."""
     sender = Sender.objects.select_for_update().select_related("owner").get(pk=sender.pk)
     if sender.verified_at is not None:
         raise Conflict(f"{sender.email} is already verified.")
+    if sender.token_sent_at is not None:
+        wait = RESEND_SECONDS - int((timezone.now() - sender.token_sent_at).total_seconds())
+        if wait > 0:
+            raise Throttled(
+                f"A link was sent to {sender.email} less than a minute ago: check that inbox (and its spam folder), "
+                f"or ask again in {wait} second{'s' * (wait != 1)}.",
+                retry_after=wait,
+            )
     _send_link(sender)
     return sender
 
@@ -117,9 +148,16 @@ def confirm_sender(*, token: str) -> Sender:
 
 
 def remove_sender(*, sender: Sender) -> None:
-    """Removes the sender. Raises Conflict while a campaign names it."""
-    if sender.campaigns.exists():
-        raise Conflict(f"{sender.email} is named by a campaign: it cannot be removed.")
+    """Removes the sender. Raises Conflict while a campaign names it: a campaign that has started keeps its sender
+    as the record of whom its mail came from (the key is PROTECT)."""
+    names = list(sender.campaigns.order_by("name").values_list("name", flat=True)[:4])
+    if names:
+        listed = ", ".join(f"“{name}”" for name in names[:3]) + (" and others" if len(names) > 3 else "")
+        raise Conflict(
+            f"{sender.email} cannot be removed: campaign{'s' * (len(names) != 1)} {listed} "
+            f"{'use' if len(names) != 1 else 'uses'} it. A draft or scheduled campaign can be given another sender; "
+            "a campaign that has started keeps its sender."
+        )
     sender.delete()
 
 

@@ -156,7 +156,7 @@ def _name_errors(owner: User, name: Any, template: Template | None) -> list[Fiel
     if not name:
         return [{"field": "name", "message": "This field is required."}]
     errors = _text_errors("name", name)
-    taken = Template.objects.for_tenant(owner).filter(name=name)
+    taken = Template.objects.for_tenant(owner).filter(name=name, campaign_only=False)
     if not errors and taken.exclude(pk=template.pk if template else None).exists():
         errors.append({"field": "name", "message": f"You already have a template named {name!r}."})
     return errors
@@ -170,20 +170,34 @@ def check_template(
     part, a line break in a header-bound field, a refused placeholder, a name already used by `owner`."""
     if channel not in CHANNELS:
         raise ValidationFailed.single("channel", f"Must be one of: {', '.join(CHANNELS)}.")
+    return {"name": name, **_checked_content(channel, content, _name_errors(owner, name, template), prefix="")}
+
+
+def check_content(*, channel: str, content: Any) -> dict[str, Any]:
+    """A campaign's inline content (campaigns.models.Template.campaign_only) checked by the same rules as a saved
+    template's, without a name: its content fields as they will be stored. Raises ValidationFailed naming each
+    bad field `content.<field>` (`content.subject`, `content.whatsapp_template.components.0.text` …)."""
+    if not isinstance(content, Mapping):
+        raise ValidationFailed.single("content", "An object of the channel's template fields.")
+    return _checked_content(channel, content, [], prefix="content.")
+
+
+def _checked_content(channel: str, content: Mapping[str, Any], errors: list[FieldError], prefix: str) -> dict[str, Any]:
     unknown = sorted(set(content) - set(CONTENT_FIELDS))
     if unknown:
-        raise ValidationFailed.single(unknown[0], "Not a template field.")
+        raise ValidationFailed.single(f"{prefix}{unknown[0]}", "Not a template field.")
     fields: dict[str, Any] = {f: content.get(f, None if f == "whatsapp_template" else "") for f in CONTENT_FIELDS}
-    errors = _name_errors(owner, name, template) + _content_errors(channel, fields)
+    errors = errors + _content_errors(channel, fields)
     if not errors:
         errors += _required_errors(channel, fields)
     if not errors and fields["reply_to"]:
         errors += _reply_to_errors(fields["reply_to"])
     if errors:
+        errors = [{**e, "field": f"{prefix}{e['field']}"} for e in errors] if prefix else errors
         raise ValidationFailed(errors, message=f"{errors[0]['field']}: {errors[0]['message']}")
     if fields["reply_to"]:
         fields["reply_to"] = normalise_email(fields["reply_to"])
-    return {"name": name, **fields}
+    return fields
 
 
 def create_template(*, owner: User, channel: str, name: str, **content: Any) -> Template:
@@ -199,6 +213,8 @@ def create_template(*, owner: User, channel: str, name: str, **content: Any) -> 
 @transaction.atomic
 def update_template(*, template: Template, **changes: Any) -> Template:
     """Changes the name and content fields (the channel and owner are fixed); the result is checked whole."""
+    if template.campaign_only:
+        raise Conflict("This is a campaign's own content: change it in the campaign (update_campaign).")
     fixed = sorted(set(changes) - set(EDITABLE))
     if fixed:
         raise ValidationFailed.single(fixed[0], "This field cannot be changed.")
@@ -247,18 +263,19 @@ AUDIENCE_MODELS: dict[str, type[ContactList] | type[Tag] | type[Segment]] = {
     "lists": ContactList, "tags": Tag, "segments": Segment,
 }  # fmt: skip
 CAMPAIGN_FIELDS = (
-    "name", "template", "gateway_identifier", "schedule_at", "contact_time_zone", "throttle", *AUDIENCE_FIELDS,
-    "sender", "track_opens_clicks",
+    "name", "template", "content", "gateway_identifier", "schedule_at", "contact_time_zone", "throttle",
+    *AUDIENCE_FIELDS, "sender", "track_opens_clicks",
 )  # fmt: skip
 EDITABLE_STATUSES = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
 @dataclass
 class CampaignInput:
-    """A campaign's fields as checked: the owner's own objects, resolved from public ids."""
+    """A campaign's fields as checked: the owner's own objects, resolved from public ids. Its content is either
+    `template` (one of the owner's saved templates) or `content` (inline content's fields, check_content)."""
 
     name: str
-    template: Template
+    template: Template | None
     gateway_identifier: str
     schedule_at: datetime | None
     throttle: int | None
@@ -266,6 +283,7 @@ class CampaignInput:
     sender: Sender | None = None
     track_opens_clicks: bool = True
     contact_time_zone: bool = False  # schedule_at's wall-clock time in each contact's zone (campaigns.local_time)
+    content: dict[str, Any] | None = None
 
 
 def _owned(
@@ -291,11 +309,32 @@ def _template_errors(owner: User, channel: str, template: Any) -> tuple[Template
         found = template if template.owner_id == owner.pk else None
     elif isinstance(template, str) and is_public_id(template, "template"):
         found = Template.objects.for_tenant(owner).filter(public_id=template).first()
+    if found is not None and found.campaign_only:  # another campaign's own content is never shared
+        found = None
     if found is None:
         return None, [{"field": "template", "message": "Template not found."}]
     if found.channel != channel:
         return None, [{"field": "template", "message": f"A {found.channel} template: choose a {channel} one."}]
     return found, []
+
+
+def _source_errors_of(
+    owner: User, channel: str, values: dict[str, Any]
+) -> tuple[Template | None, dict[str, Any] | None, list[FieldError]]:
+    """The campaign's content: a saved template (by public id or instance) or inline `content`, not both."""
+    template, content = values.get("template"), values.get("content")
+    if template not in (None, "") and content is not None:
+        message = "Give either a saved template or the content, not both."
+        return None, None, [{"field": "content", "message": message}]
+    if content is not None:
+        try:
+            return None, check_content(channel=channel, content=content), []
+        except ValidationFailed as exc:
+            return None, None, exc.errors
+    if template in (None, ""):
+        return None, None, [{"field": "template", "message": "Choose a saved template or write the content."}]
+    found, errors = _template_errors(owner, channel, template)
+    return found, None, errors
 
 
 def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[FieldError]:
@@ -322,15 +361,17 @@ def _setting_errors(owner: User, channel: str, values: dict[str, Any]) -> list[F
 
 def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> CampaignInput:
     """`values` (CAMPAIGN_FIELDS; lists, tags and segments by public id, the template by public id or instance)
-    checked for `owner`: only the owner's templates, lists, tags, segments and gateways. `contact_time_zone` (send
-    at schedule_at's wall-clock time in each contact's zone) needs a schedule_at; a throttle goes with it or not.
+    checked for `owner`: only the owner's templates, lists, tags, segments and gateways. The content is `template`
+    (a saved one) or `content` (inline: the channel's template fields, checked by check_content), not both.
+    `contact_time_zone` (send at schedule_at's wall-clock time in each contact's zone) needs a schedule_at; a
+    throttle goes with it or not.
     Raises ValidationFailed naming every bad field."""
     if channel not in CHANNELS:
         raise ValidationFailed.single("channel", f"Must be one of: {', '.join(CHANNELS)}.")
     unknown = sorted(set(values) - set(CAMPAIGN_FIELDS))
     if unknown:
         raise ValidationFailed.single(unknown[0], "Not a campaign field.")
-    template, errors = _template_errors(owner, channel, values.get("template"))
+    template, content, errors = _source_errors_of(owner, channel, values)
     errors += _setting_errors(owner, channel, values)
     sender, problems = owned_sender(owner, values.get("sender"))
     if sender is not None and channel != "email":
@@ -344,11 +385,12 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
         model = AUDIENCE_MODELS[field.split("_", 1)[1]]
         audience[field], problems = _owned(owner, model, field, values.get(field) or [])
         errors += problems
-    if errors or template is None:
+    if errors:
         raise ValidationFailed(errors, message=f"{errors[0]['field']}: {errors[0]['message']}")
     return CampaignInput(
         name=values["name"].strip(),
         template=template,
+        content=content,
         gateway_identifier=values.get("gateway_identifier") or "",
         schedule_at=values.get("schedule_at"),
         throttle=values.get("throttle"),
@@ -359,7 +401,29 @@ def check_campaign(*, owner: User, channel: str, values: dict[str, Any]) -> Camp
     )
 
 
+def _inline(campaign: Campaign) -> Template | None:
+    """The campaign's own content (a campaign-only template), if it has inline content."""
+    template = campaign.template if campaign.template_id else None
+    return template if template is not None and template.campaign_only else None
+
+
+def _content_template(campaign: Campaign, content: dict[str, Any]) -> Template:
+    """The campaign's own template holding `content` (checked): its current one changed, or a new one. Its name is
+    the campaign's public id: unique, and not one of the tenant's template names (the constraint skips it)."""
+    template = _inline(campaign) or Template(
+        owner=campaign.owner, channel=campaign.channel, name=campaign.public_id, campaign_only=True
+    )
+    for key, value in content.items():
+        setattr(template, key, value)
+    template.updated_at = timezone.now()
+    template.save()
+    return template
+
+
 def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
+    previous = _inline(campaign)
+    if checked.content is not None:
+        checked.template = _content_template(campaign, checked.content)
     for field in (
         "name", "template", "gateway_identifier", "schedule_at", "contact_time_zone", "throttle", "sender",
         "track_opens_clicks",
@@ -367,6 +431,8 @@ def _apply(campaign: Campaign, checked: CampaignInput) -> Campaign:
         setattr(campaign, field, getattr(checked, field))
     campaign.updated_at = timezone.now()
     campaign.save()
+    if previous is not None and previous.pk != campaign.template_id:  # switched to a saved template: never reused
+        previous.delete()
     for field, objects in checked.audience.items():
         getattr(campaign, field).set(objects)
     return campaign
@@ -382,12 +448,17 @@ def create_campaign(*, owner: User, channel: str, **values: Any) -> Campaign:
 @transaction.atomic
 def update_campaign(*, campaign: Campaign, **changes: Any) -> Campaign:
     """Changes a Draft or Scheduled campaign (its channel and owner are fixed); the result is checked whole.
-    Raises Conflict once it has started, ValidationFailed."""
+    `template` switches to a saved template (the inline content is deleted), `content` to inline content (the
+    whole content: fields not given are empty). Raises Conflict once it has started, ValidationFailed."""
     campaign = _locked(campaign)
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict(f"The campaign is {campaign.get_status_display().lower()}: it can no longer be changed.")
-    current: dict[str, Any] = {f: getattr(campaign, f) for f in CAMPAIGN_FIELDS if f not in AUDIENCE_FIELDS}
+    scalar = [f for f in CAMPAIGN_FIELDS if f not in (*AUDIENCE_FIELDS, "template", "content")]
+    current: dict[str, Any] = {f: getattr(campaign, f) for f in scalar}
     current.update({f: [o.public_id for o in getattr(campaign, f).all()] for f in AUDIENCE_FIELDS})
+    inline = _inline(campaign)
+    if "template" not in changes and "content" not in changes:  # the content stays as it is
+        current.update({"content": inline_content(inline)} if inline else {"template": campaign.template})
     checked = check_campaign(owner=campaign.owner, channel=campaign.channel, values={**current, **changes})
     return _apply(campaign, checked)
 
@@ -529,9 +600,19 @@ def cancel_campaign(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
+@transaction.atomic
 def delete_campaign(*, campaign: Campaign) -> None:
-    """Removes a campaign that never started (Draft, Scheduled; nothing is reserved before the start). Raises
-    Conflict otherwise: its recipients are the record of who got a message."""
+    """Removes a campaign that never started (Draft, Scheduled; nothing is reserved before the start), with its
+    inline content. Raises Conflict otherwise: its recipients are the record of who got a message."""
+    campaign = _locked(campaign)
     if campaign.status not in EDITABLE_STATUSES:
         raise Conflict("Only a draft or scheduled campaign can be deleted; cancel it instead.")
+    inline = _inline(campaign)
     campaign.delete()
+    if inline is not None:
+        inline.delete()
+
+
+def inline_content(template: Template) -> dict[str, Any]:
+    """A campaign's inline content as update_campaign takes it: the channel's template fields."""
+    return {f: getattr(template, f) for f in CHANNEL_FIELDS[template.channel]}

@@ -26,6 +26,7 @@ NAVIGATION: tuple[Entry, ...] = (
     Entry("History", "panel:history"),
     Entry("Contacts", "panel:contacts"),
     Entry("Templates", "panel:templates"),
+    Entry("Senders", "panel:senders"),
     Entry("Campaigns", "panel:campaigns"),
     Entry("Reports", "panel:reports"),
     Entry(

@@ -23,6 +23,7 @@ from panel.views import (
     reports,
     segments,
     send,
+    senders,
     templates,
     webhooks,
 )
@@ -83,6 +84,11 @@ urlpatterns = [
     path("templates/<str:public_id>/", templates.edit_template, name="edit-template"),
     path("templates/<str:public_id>/delete/", templates.delete_template, name="delete-template"),
     path("templates/<str:public_id>/test/", templates.test_template, name="test-template"),
+    # ---------------------------------------------------------------- senders (campaigns' from-addresses)
+    path("senders/", senders.sender_list, name="senders"),
+    path("senders/add/", senders.add_sender, name="add-sender"),
+    path("senders/<str:public_id>/resend/", senders.resend_sender_link, name="resend-sender"),
+    path("senders/<str:public_id>/remove/", senders.remove_sender, name="remove-sender"),
     # ---------------------------------------------------------------- campaigns
     path("campaigns/", campaigns.campaign_list, name="campaigns"),
     path("campaigns/new/", campaigns.add_campaign, name="add-campaign"),

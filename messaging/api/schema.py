@@ -362,7 +362,9 @@ class DispatchRecord(serializers.Serializer):
     media = serializers.CharField(required=False, allow_null=True, help_text="WhatsApp.")
     url = serializers.CharField(required=False, allow_null=True, help_text="WhatsApp.")
     template = serializers.JSONField(
-        required=False, allow_null=True, help_text="WhatsApp: the approved template sent ({name, language, components})."
+        required=False,
+        allow_null=True,
+        help_text="WhatsApp: the approved template sent ({name, language, components}).",
     )
     created_at = _stamp()
     schedule_at = _stamp()

@@ -1,7 +1,8 @@
 """Campaigns: the tenant's campaigns (keyset pages, newest first), a new Draft (its channel, then a name and a
-template), the wizard for a Draft or Scheduled campaign — audience (lists, tags, segments) → content → schedule → review (recipient count,
-cost against the balance, Start or Schedule) — and a campaign's page (status, counts, pause / resume / cancel, the
-report with its timeline chart, CSV downloads).
+template or content written there), the wizard for a Draft or Scheduled campaign — audience (lists, tags, segments) →
+content (a saved template or the content written here, with the template editor's fields and sandboxed preview) →
+schedule → review (recipient count, cost against the balance, the content's preview, Start or Schedule) — and a
+campaign's page (status, counts, pause / resume / cancel, the report with its timeline chart, CSV downloads).
 
 Every change goes through campaigns.services (their errors at the fields they name or above the form; the services
 are atomic, so nothing changes on error); every campaign is looked up by public id through campaigns.selectors
@@ -24,14 +25,15 @@ from django.views.decorators.http import require_POST
 from campaigns import reports, services
 from campaigns.local_time import starts_at
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.selectors import campaign_of, campaigns_of
+from campaigns.selectors import campaign_of, campaigns_of, template_of
 from contacts.selectors import segments_of
 from panel.access import tenant_required
 from panel.audience import lists_of, tags_of
-from panel.campaign_forms import AudienceForm, ContentForm, NewCampaignForm, ScheduleForm
+from panel.campaign_forms import INLINE, AudienceForm, ContentForm, ContentSourceForm, NewCampaignForm, ScheduleForm
 from panel.campaign_pages import count_rows, estimate, rate_rows, timeline_chart
 from panel.contact_forms import add_domain_errors
-from panel.template_forms import CHANNELS
+from panel.template_forms import CHANNEL_HINTS, CHANNELS, PreviewWithForm, contact_choices
+from panel.template_preview import Preview, preview_data, saved_preview, typed_preview
 from xsender.errors import DomainError, NotFound
 
 PAGE_SIZE = 25
@@ -73,20 +75,33 @@ def add_campaign(request: HttpRequest) -> HttpResponse:
     form = NewCampaignForm(request.POST or None, owner=request.user, channel=channel)
     if request.method == "POST" and form.is_valid():
         try:
-            campaign = services.create_campaign(owner=request.user, channel=channel, **form.cleaned_data)
+            campaign = services.create_campaign(owner=request.user, channel=channel, **form.values())
         except DomainError as exc:
-            add_domain_errors(form, exc)
+            form.show_errors(exc)
         else:
             messages.success(request, f"Draft campaign “{campaign.name}” created: now choose its audience.")
             return redirect("panel:campaign-audience", public_id=campaign.public_id)
+    no_templates = len(form.fields["template"].choices) == 1
     context = {"form": form, "channel": channel, "channel_label": CHANNELS[channel],
-               "no_templates": len(form.fields["template"].choices) == 1}  # fmt: skip
-    return render(request, "panel/campaign_new.html", context, status=400 if form.errors else 200)
+               "content_hint": CHANNEL_HINTS[channel], "no_templates": no_templates}  # fmt: skip
+    return render(request, "panel/campaign_new.html", context, status=_status(form))
 
 
-def _step(request: HttpRequest, public_id: str, step: str, make: Callable[[Any, Campaign], forms.Form]) -> HttpResponse:
+def _status(form: forms.Form) -> int:
+    """400 when the form or, with the content written here chosen, that content has errors."""
+    written = (
+        isinstance(form, ContentSourceForm) and form.is_bound and form.chosen_source() == INLINE and form.inline.errors
+    )
+    return 400 if form.errors or written else 200
+
+
+def _step(
+    request: HttpRequest, public_id: str, step: str, make: Callable[[Any, Campaign], forms.Form],
+    page: str = "panel/campaign_step.html", extra: Callable[[Campaign, Any], dict[str, Any]] | None = None,
+) -> HttpResponse:  # fmt: skip
     """One wizard step: GET shows the campaign's values; POST saves them through update_campaign, then the next
-    step. A campaign that has started is no longer edited here: its page instead."""
+    step (a POST with action=preview only previews: the content step without JavaScript). A campaign that has
+    started is no longer edited here: its page instead."""
     campaign = _own(request, public_id)
     if campaign.status not in services.EDITABLE_STATUSES:
         messages.error(
@@ -94,16 +109,21 @@ def _step(request: HttpRequest, public_id: str, step: str, make: Callable[[Any, 
         )
         return redirect(_page_url(campaign))
     form = make(request.POST or None, campaign)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and request.POST.get("action") != "preview" and form.is_valid():
+        sourced = isinstance(form, ContentSourceForm)  # the content step: a saved template or written content
         try:
-            services.update_campaign(campaign=campaign, **form.cleaned_data)
+            services.update_campaign(campaign=campaign, **(form.values() if sourced else form.cleaned_data))
         except DomainError as exc:
-            add_domain_errors(form, exc)
+            if sourced:
+                form.show_errors(exc)
+            else:
+                add_domain_errors(form, exc)
         else:
             messages.success(request, f"{dict(STEPS)[step]} saved.")
             return redirect(f"panel:campaign-{NEXT[step]}", public_id=campaign.public_id)
     context = {"campaign": campaign, "form": form, "step": step, "steps": STEPS, "title": dict(STEPS)[step]}
-    return render(request, "panel/campaign_step.html", context, status=400 if form.errors else 200)
+    context |= extra(campaign, form) if extra else {}
+    return render(request, page, context, status=_status(form))
 
 
 @tenant_required
@@ -118,7 +138,37 @@ def campaign_audience(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @tenant_required
 def campaign_content(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _step(request, public_id, "content", lambda data, c: ContentForm(data, campaign=c))
+    """A saved template or the content written here (the template editor's fields, previewed as it is typed),
+    the sender and the gateway."""
+
+    def extra(campaign: Campaign, form: ContentForm) -> dict[str, Any]:
+        with_form = PreviewWithForm(request.POST or request.GET or None, choices=contact_choices(request.user))
+        preview = _content_preview(request, campaign, form, *preview_data(request.user, with_form.chosen()))
+        return {"with_form": with_form, "preview": preview, "channel": campaign.channel,
+                "content_hint": CHANNEL_HINTS[campaign.channel]}  # fmt: skip
+
+    def make(data: Any, campaign: Campaign) -> ContentForm:
+        return ContentForm(data, campaign=campaign)
+
+    return _step(request, public_id, "content", make, page="panel/campaign_content.html", extra=extra)
+
+
+def _content_preview(
+    request: HttpRequest, campaign: Campaign, form: ContentForm, data: dict[str, Any], whose: str
+) -> Preview | None:
+    """GET: the campaign's content as saved. POST: the content as written (checked as a save would be, nothing
+    saved), or the chosen saved template; none for no choice."""
+    if request.method != "POST":
+        return saved_preview(campaign.template, data, whose)
+    if form.chosen_source() == INLINE:
+        if not form.inline.is_valid():
+            return Preview(errors=[{"field": f, "message": " ".join(e)} for f, e in form.inline.errors.items()])
+        return typed_preview(request.user, campaign.channel, form.inline.content(), data, whose, None)
+    try:
+        template = template_of(user=request.user, public_id=str(request.POST.get("template", "")))
+    except NotFound:
+        return None
+    return saved_preview(template, data, whose)
 
 
 @tenant_required
@@ -146,8 +196,10 @@ def campaign_review(request: HttpRequest, public_id: str) -> HttpResponse:
             return redirect(_page_url(campaign))
     starts = starts_at(campaign.schedule_at, campaign.contact_time_zone)  # in each contact's zone: the first's
     ahead = starts is not None and starts > timezone.now()
+    preview = saved_preview(campaign.template, *preview_data(request.user, ""))  # sample data
     context = {"campaign": campaign, "estimate": estimate(campaign), "error": error, "step": "review",
-               "steps": STEPS, "audience": _audience(campaign), "ahead": ahead, "starts": starts}  # fmt: skip
+               "steps": STEPS, "audience": _audience(campaign), "ahead": ahead, "starts": starts,
+               "preview": preview, "channel": campaign.channel}  # fmt: skip
     return render(request, "panel/campaign_review.html", context, status=400 if error else 200)
 
 

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from campaigns import selectors, senders, services
 from campaigns.models import Sender
-from xsender.errors import Conflict, NotFound, ValidationFailed
+from tests.panel.test_senders import platform_mail
+from tests.system.conftest import free_port
+from xsender.errors import Conflict, NotFound, Throttled, ValidationFailed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.campaigns.urls")]
 
@@ -86,12 +88,24 @@ def test_a_link_expires_after_48_hours(sender, client, monkeypatch):
     assert sender.verified_at is None
 
 
-def test_a_new_link_replaces_the_old_one(sender):
+def test_a_new_link_replaces_the_old_one(sender, monkeypatch):
     old = token_of(mail.outbox[0])
+    later = timezone.now() + timedelta(seconds=senders.RESEND_SECONDS)
+    monkeypatch.setattr(timezone, "now", lambda: later)
     senders.resend_confirmation(sender=sender)
     with pytest.raises(NotFound):
         senders.confirm_sender(token=old)
     assert senders.confirm_sender(token=token_of(mail.outbox[1])).verified_at is not None
+
+
+def test_a_new_link_within_a_minute_of_the_last_is_refused_saying_how_long_to_wait(sender, monkeypatch):
+    later = timezone.now() + timedelta(seconds=45)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    with pytest.raises(Throttled) as refused:
+        senders.resend_confirmation(sender=sender)
+    assert refused.value.retry_after == 15 and "ask again in 15 seconds" in refused.value.message
+    assert len(mail.outbox) == 1
+    assert senders.confirm_sender(token=token_of(mail.outbox[0])).verified_at is not None  # the first link still works
 
 
 @pytest.fixture
@@ -124,11 +138,22 @@ def test_another_tenants_sender_is_unknown(verified, bob, gateways):
 
 def test_a_sender_named_by_a_campaign_cannot_be_removed(campaign, verified):
     services.update_campaign(campaign=campaign, sender=verified)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         services.remove_sender(sender=verified)
+    assert refused.value.message.startswith("news@example.com cannot be removed: campaign “Spring” uses it.")
     services.update_campaign(campaign=campaign, sender=None)
     services.remove_sender(sender=verified)
     assert not Sender.objects.filter(pk=verified.pk).exists()
+
+
+def test_the_refusal_to_remove_names_up_to_three_campaigns(campaign, verified):
+    services.update_campaign(campaign=campaign, sender=verified)
+    for name in ("Autumn", "Summer", "Winter"):
+        services.create_campaign(owner=campaign.owner, channel="email", name=name,
+                                 template=campaign.template.public_id, sender=verified.public_id)  # fmt: skip
+    with pytest.raises(Conflict) as refused:
+        services.remove_sender(sender=verified)
+    assert "campaigns “Autumn”, “Spring”, “Summer” and others use it." in refused.value.message
 
 
 def test_the_admin_adds_a_sender_through_the_service(admin_client, alice):
@@ -136,6 +161,15 @@ def test_the_admin_adds_a_sender_through_the_service(admin_client, alice):
     admin_client.post("/admin/campaigns/sender/add/", data, secure=True, follow=True)
     assert Sender.objects.get(owner=alice.user).email == "team@example.com"
     assert mail.outbox[0].to == ["team@example.com"]
+
+
+def test_the_admin_says_when_the_platforms_mail_is_down_and_adds_nothing(admin_client, alice):
+    data = {"owner": alice.user.pk, "email": "team@example.com", "name": "Team"}
+    with platform_mail(free_port()):  # nothing listens there
+        page = admin_client.post("/admin/campaigns/sender/add/", data, secure=True, follow=True)
+    assert page.status_code == 200 and page.redirect_chain[-1][0].endswith("/admin/campaigns/sender/")
+    assert "could not be sent just now" in page.content.decode()
+    assert not Sender.objects.exists()
 
 
 def test_the_admin_refuses_an_address_the_tenant_already_has(admin_client, alice, sender):

@@ -60,3 +60,25 @@ def test_a_tenant_runs_the_campaign_wizard_to_start_and_sees_its_messages_sent(p
         assert "Spring news" in page.inner_text("#campaigns-table")
         assert Campaign.objects.get(owner=carol).messages_count == 3
         shoot(page, "campaigns")
+
+
+def test_a_tenant_writes_a_campaigns_content_in_the_wizard_with_a_live_preview(page, carol):  # noqa: F811
+    contacts.create_contact(owner=carol, email="ann@example.com", first_name="Ann")
+    sign_in(page, carol)
+    page.goto(f"{page.base}/campaigns/new/?channel=email")
+    assert page.is_checked("input[name=source][value=inline]")  # no saved template yet: written here
+    page.fill("#id_name", "Written news")
+    page.fill("#id_subject", "Hello {{ first_name }}")
+    page.fill("#id_text", "Dear {{ first_name }}")
+    page.click("#campaign-new-form button[type=submit]")
+    assert "Draft campaign “Written news” created" in page.inner_text(".flashes")
+
+    draft = Campaign.objects.get(owner=carol)
+    page.goto(f"{page.base}/campaigns/{draft.public_id}/content/")
+    assert page.inner_text("#preview-subject") == "Hello Ann"
+    page.fill("#id_subject", "Spring for {{ first_name }}")  # htmx previews it as typed, nothing saved
+    wait_until(lambda: page.inner_text("#preview-subject") == "Spring for Ann", 10, what="the live preview")
+    shoot(page, "campaign-content-written")
+    page.click("#campaign-content-form button[value=save]")
+    draft.template.refresh_from_db()
+    assert draft.template.subject == "Spring for {{ first_name }}" and draft.template.campaign_only

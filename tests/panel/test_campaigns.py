@@ -114,7 +114,7 @@ def test_another_tenants_segment_posted_to_the_audience_step_changes_nothing(pan
 def test_a_new_campaign_without_a_template_shows_the_error_at_the_field(panel, gateways, template):  # noqa: F811
     response = panel.post(reverse("panel:add-campaign") + "?channel=email", {"name": "Spring", "template": ""})
     assert response.status_code == 400
-    assert "Template not found." in response.content.decode()
+    assert "Choose a saved template or write the content." in response.content.decode()
     assert not Campaign.objects.exists()
 
 

@@ -8,15 +8,17 @@ so no page or endpoint can reach production without its cross-tenant check.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.models import ApiKey
 from campaigns import services as campaigns
-from campaigns.models import Campaign, Template
+from campaigns.models import Campaign, Sender, Template
 from contacts import services as contacts
 from contacts.models import Contact, ContactList, CustomField, ImportJob, Segment, Tag
 from devices import services as devices
@@ -65,6 +67,7 @@ def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
         "key": ApiKey.objects.get(user=alice.user),
         **_alice_webhook(alice),
         **_alice_audience(alice),
+        "sender": _alice_sender(alice),
     }
 
 
@@ -84,6 +87,13 @@ def _alice_audience(alice: Tenant) -> dict[str, Any]:
     return {"contact": contact, "contact_list": contact_list, "tag": Tag.objects.get(owner=alice.user),
             "custom_field": field, "template": template, "campaign": campaign, "segment": segment,
             "import_job": job}  # fmt: skip
+
+
+def _alice_sender(alice: Tenant) -> Sender:
+    """Unverified, its link mailed two minutes ago: a new link may be asked for (no longer refused as too soon)."""
+    sender = campaigns.add_sender(owner=alice.user, email="news@example.com", name="Alice News")
+    Sender.objects.filter(pk=sender.pk).update(token_sent_at=timezone.now() - timedelta(minutes=2))
+    return sender
 
 
 def _alice_webhook(alice: Tenant) -> dict[str, Any]:
@@ -183,6 +193,11 @@ OBJECTS |= {
         "panel:campaign-recipients-csv": ("get",),
     }.items()
 }
+# alice's sender: bob must neither mail her address a new link nor remove it.
+OBJECTS |= {
+    name: (as_bob_in_the_panel, lambda w: {"public_id": w["sender"].public_id}, ("post",))
+    for name in ("panel:resend-sender", "panel:remove-sender")
+}
 # A test send of alice's template: bob's gateway and credit would be used, so it must be a 404 and send nothing.
 OBJECTS["panel:test-template"] = (as_bob_in_the_panel, lambda w: {"public_id": w["template"].public_id}, ("post",))
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
@@ -243,6 +258,7 @@ def _snapshot(world: dict[str, Any]) -> tuple[Any, ...]:
         list(Campaign.include_lists.through.objects.values_list("campaign_id", "contactlist_id")),
         list(Segment.objects.values_list("name", "rules", "match")),
         list(ImportJob.objects.values_list("status", "rows_processed")),
+        list(Sender.objects.values_list("email", "token_hash", "token_sent_at")),
     )
     return (
         Message.objects.count(),
