@@ -30,7 +30,7 @@ from campaigns.content import render_template, rendered_item
 from campaigns.local_time import local_moment
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
 from contacts.models import Contact, ContactStatus, Segment
-from contacts.selectors import contact_data, custom_field_names, segment_contacts, with_statuses
+from contacts.selectors import custom_field_names, reachable_data, segment_contacts, with_statuses
 from messaging.items import Item
 from messaging.models import Message, Source, Status
 from messaging.segments import sms_segments
@@ -39,6 +39,7 @@ from xsender.errors import CreditExhausted, DomainError, GatewayNotFound, Reject
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
+ANALYZE_AFTER = 10_000  # recipients written by one start past which the table's statistics are refreshed
 MAX_SKIP_ROUNDS = 20  # a chunk whose items keep being refused one by one gives up and pauses the campaign
 
 ADDRESS = {"email": "email", "sms": "phone", "whatsapp": "phone"}
@@ -105,6 +106,10 @@ def resolve_audience(campaign: Campaign) -> int:
             "ON CONFLICT (campaign_id, contact_id) DO NOTHING",
             [campaign.pk, *params],
         )
+        if cursor.rowcount > ANALYZE_AFTER:
+            # Fresh statistics: else the planner takes the new recipients for none and each chunk's _record joins
+            # every pending recipient of every campaign (measured: 50 → 14 ms a chunk of 1,000). ~30 ms, once.
+            cursor.execute(f"ANALYZE {table}")
     return CampaignRecipient.objects.filter(campaign=campaign).count()
 
 
@@ -217,16 +222,6 @@ def _item(campaign: Campaign, contact: dict[str, Any], recipient: CampaignRecipi
     if campaign.channel == "sms":
         return rendered_item(rendered, recipient=contact["phone"], sms_type="marketing", **common)
     return rendered_item(rendered, recipient=contact["phone"], **common)
-
-
-def _still_reachable(campaign: Campaign, rows: list[CampaignRecipient]) -> dict[int, Contact]:
-    """The chunk's contacts that still have the channel's address and are still subscribed (a status or a
-    suppression may have changed since the audience was resolved), in one query."""
-    channel = campaign.channel
-    contacts = with_statuses(Contact.objects.filter(pk__in=[r.contact_id for r in rows]), campaign.owner)
-    return {
-        c.pk: c for c in contacts if getattr(c, ADDRESS[channel]) and c.status_for(channel) == ContactStatus.SUBSCRIBED
-    }
 
 
 def _skip(rows: list[CampaignRecipient], reason: str) -> None:
@@ -372,12 +367,15 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
 
 
 def _settle(campaign: Campaign, rows: list[CampaignRecipient]) -> int | None:
-    reachable = _still_reachable(campaign, rows)
+    # The chunk's contacts that still have the address and are still subscribed (a status or a suppression may
+    # have changed since the audience was resolved), as template data: one query of plain values.
+    names = custom_field_names(owner=campaign.owner)
+    ids = [r.contact_id for r in rows]
+    reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
     gone = [r for r in rows if r.contact_id not in reachable]
     _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
     rows = [r for r in rows if r.contact_id in reachable]
-    names = custom_field_names(owner=campaign.owner)
-    items = [_item(campaign, contact_data(reachable[r.contact_id], names), r) for r in rows]
+    items = [_item(campaign, reachable[r.contact_id], r) for r in rows]
     try:
         sent_rows, messages = _accept(campaign, rows, items)
     except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:

@@ -14,7 +14,11 @@ tag is rebuilt with a click URL, the rest of the source is kept byte for byte, a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
+import zlib
 from functools import lru_cache
 from html import escape
 from html.parser import HTMLParser
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 
 UNSUBSCRIBE = "xsender.campaigns.unsubscribe"
 OPEN = "xsender.campaigns.open"
@@ -42,8 +47,24 @@ def _base() -> str:
     return settings.XSENDER_BASE_URL.rstrip("/")
 
 
+@lru_cache(maxsize=16)
+def _mac(salt: str, key: str | bytes) -> hmac.HMAC:
+    """The HMAC that `_signer(salt)` computes with `key`, its key already derived (Django's salted_hmac derives
+    it from the salt and SECRET_KEY on every call): copied for each token."""
+    derived = hashlib.sha256(force_bytes(salt + "signer") + force_bytes(key)).digest()
+    return hmac.new(derived, digestmod=hashlib.sha256)
+
+
+def _sign(value: str, salt: str) -> str:
+    """`_signer(salt).sign(value)`, the same token, without building a Signer and deriving its key each time: a
+    campaign signs several links a message (tests/campaigns/test_fast_paths.py compares both)."""
+    mac = _mac(salt, settings.SECRET_KEY).copy()
+    mac.update(value.encode())
+    return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
+
+
 def recipient_token(recipient_id: int, salt: str) -> str:
-    return _signer(salt).sign(str(recipient_id))
+    return _sign(str(recipient_id), salt)
 
 
 def read_recipient_token(token: str, salt: str) -> int | None:
@@ -68,8 +89,22 @@ def safe_target(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+@lru_cache(maxsize=1024)
+def _json_string(value: str) -> str:
+    return json.dumps(value)
+
+
 def click_token(recipient_id: int, url: str) -> str:
-    return _signer(CLICK).sign_object([recipient_id, url], compress=True)
+    """`_signer(CLICK).sign_object([recipient_id, url], compress=True)`: Django's compact JSON, zlib-compressed
+    when that saves more than a byte (then marked by a leading "."), base64url, signed (the same token)."""
+    if type(recipient_id) is int:  # a template's links repeat for every recipient: their JSON is kept
+        data = f"[{recipient_id},{_json_string(url)}]".encode("latin-1")
+    else:
+        data = json.dumps([recipient_id, url], separators=(",", ":")).encode("latin-1")
+    compressed = zlib.compress(data)
+    if len(compressed) < len(data) - 1:
+        return _sign("." + signing.b64_encode(compressed).decode(), CLICK)
+    return _sign(signing.b64_encode(data).decode(), CLICK)
 
 
 def read_click_token(token: str) -> tuple[int, str] | None:
@@ -139,7 +174,14 @@ class _Links(HTMLParser):
 
 
 def _tracked(href: str) -> bool:
-    return safe_target(href) and not href.startswith(_base() + "/")  # our own links (unsubscribe) stay as they are
+    # Our own links (unsubscribe) stay as they are; they differ by recipient, so they stay out of the cache.
+    return not href.startswith(_base() + "/") and _safe_link(href)
+
+
+@lru_cache(maxsize=1024)
+def _safe_link(href: str) -> bool:
+    """`safe_target`, cached: a template's links are the same for every recipient."""
+    return safe_target(href)
 
 
 def _tag(attrs: list[tuple[str, str | None]], closed: bool, recipient_id: int) -> str | None:
@@ -151,17 +193,116 @@ def _tag(attrs: list[tuple[str, str | None]], closed: bool, recipient_id: int) -
     return "".join(parts) + ("/>" if closed else ">") if changed else None
 
 
-def track_html(html: str, recipient_id: int) -> str:
-    """`html` with each http(s) link through its click redirect and the open pixel added."""
+# ---------------------------------------------------------------- one parse per template
+#
+# A campaign tracks the same template rendered for each contact, and the parser's work (~0.4 ms a message) is
+# the same for all of them: what differs is the contact's data, which the HTML part escapes (no `<`, `>`, `"`
+# or `'` in it; `&` only as a complete reference). The parse is kept per *shape* of the HTML: the source with
+# every run of text between a `>` and the next `<` that holds none of those four characters and no `&#` but a
+# complete `&#…;` replaced by a mark, and the quoted attribute values (without `&`) of plain `<a …>` tags
+# emptied. Two sources of one shape differ only in such runs and values, and HTMLParser ends every construct
+# (a tag, a quoted value, a comment, a declaration, raw text) on one of those four characters, and stops reading
+# markup only at an incomplete `&#`, so both parse alike: the same tags in the same order, only at other
+# offsets. The shape's parse records the anchors and `</body>` as indexes into the source's `<…>` spans, and is
+# used only when each of them is exactly one such span (otherwise every source of that shape is parsed whole, as
+# before); each anchor's attributes are then read from its own text.
+
+_SPAN = re.compile(r"<[^>]*>")
+# Possessive (`*+`, `++`): a pattern never backtracks, so a tenant's HTML cannot make it slow.
+_RUN = re.compile(r">[^<>\"'&]*+(?:&(?!#)[^<>\"'&]*+|&#(?:[0-9]++|[xX][0-9a-fA-F]++);[^<>\"'&]*+)*+(?=<|\Z)")
+_PLAIN_ANCHOR = re.compile(
+    r"""<a(?:\s++[^\s"'<>=/&]++(?:\s*+=\s*+(?:"[^"'<>&]*+"|'[^"'<>&]*+'))?+)*+\s*+/?>""", re.IGNORECASE
+)
+_DOUBLE, _SINGLE = re.compile(r'"[^"]*"'), re.compile(r"'[^']*'")
+_MARK = "\x00"
+_SHAPES: dict[str, tuple[tuple[int, ...], int | None] | None] = {}
+_MAX_SHAPES = 256
+_UNKNOWN: Any = object()
+
+
+def _emptied(match: re.Match[str]) -> str:
+    return _SINGLE.sub("''", _DOUBLE.sub('""', match.group()))
+
+
+def _shape(html: str) -> str:
+    return _PLAIN_ANCHOR.sub(_emptied, _RUN.sub(">" + _MARK, html))
+
+
+def _parsed(html: str) -> tuple[list[tuple[int, int, list[tuple[str, str | None]], bool]], int | None]:
     parser = _Links(html)
     parser.feed(html)
     parser.close()
+    return parser.anchors, parser.body_end
+
+
+def _indexed(html: str, anchors: list[Any], body_end: int | None) -> tuple[tuple[int, ...], int | None] | None:
+    """The parse of `html` as indexes into its `<…>` spans, or None when an anchor or `</body>` is not one."""
+    spans = {m.start(): (index, m.end()) for index, m in enumerate(_SPAN.finditer(html))}
+    found = []
+    for start, length, _, _ in anchors:
+        index, end = spans.get(start, (None, None))
+        if index is None or end != start + length:
+            return None
+        found.append(index)
+    if body_end is None:
+        return tuple(found), None
+    return (tuple(found), spans[body_end][0]) if body_end in spans else None
+
+
+_PLAIN_ATTRIBUTE = re.compile(r"""\s++([^\s"'<>=/&]++)(?:\s*+=\s*+(?:"([^"'<>&]*+)"|'([^"'<>&]*+)'))?+""")
+
+
+@lru_cache(maxsize=1024)
+def _anchor_of(text: str) -> tuple[list[tuple[str, str | None]], bool] | None:
+    """The attributes of the one `<a …>` tag `text` is (parsed alone), or None when it is not exactly that. A
+    plain anchor's are read by a pattern (what the parser reads there: names in lower case, values unquoted,
+    nothing to unescape); any other text goes through the parser."""
+    if _PLAIN_ANCHOR.fullmatch(text):
+        attrs = [(m[1].lower(), m[2] if m[2] is not None else m[3]) for m in _PLAIN_ATTRIBUTE.finditer(text, 2)]
+        if any(name == "href" for name, _ in attrs):
+            return attrs, text.endswith("/>")
+        return None
+    anchors, _ = _parsed(text)
+    if len(anchors) != 1 or anchors[0][0] != 0 or anchors[0][1] != len(text):
+        return None
+    return anchors[0][2], anchors[0][3]
+
+
+def _anchors(html: str) -> tuple[list[tuple[int, int, list[tuple[str, str | None]], bool]], int | None]:
+    """What `_parsed(html)` finds, from the parse of the shape when one is known."""
+    if _MARK in html:
+        return _parsed(html)
+    shape = _shape(html)
+    known = _SHAPES.get(shape, _UNKNOWN)  # one lookup: another thread may empty the cache meanwhile
+    if known is _UNKNOWN:
+        anchors, body_end = _parsed(html)
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[shape] = _indexed(html, anchors, body_end)
+        return anchors, body_end
+    if known is None:
+        return _parsed(html)
+    indexes, body = known
+    spans = [m.span() for m in _SPAN.finditer(html)]
+    anchors = []
+    for index in indexes:
+        start, end = spans[index]
+        anchor = _anchor_of(html[start:end])
+        if anchor is None:
+            return _parsed(html)
+        anchors.append((start, end - start, *anchor))
+    return anchors, None if body is None else spans[body][0]
+
+
+def track_html(html: str, recipient_id: int) -> str:
+    """`html` with each http(s) link through its click redirect and the open pixel added."""
+    found, body_end = _anchors(html)
     pieces, last = [], 0
-    for start, length, attrs, closed in parser.anchors:
+    for start, length, attrs, closed in found:
         tag = _tag(attrs, closed, recipient_id)
         if tag is not None:
             pieces += [html[last:start], tag]
             last = start + length
     pixel = f'<img src="{escape(open_url(recipient_id))}" width="1" height="1" alt="" style="border:0">'
-    end = parser.body_end if parser.body_end is not None and parser.body_end >= last else len(html)
+    end = body_end if body_end is not None and body_end >= last else len(html)
     return "".join([*pieces, html[last:end], pixel, html[end:]])

@@ -24,6 +24,7 @@ so a campaign builds one context per contact and renders every part of the templ
 from __future__ import annotations
 
 import datetime
+import html as html_escaping
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -31,7 +32,15 @@ from functools import lru_cache
 from typing import Any
 
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Lexer, TokenType, Variable, VariableNode
+from django.template.base import (
+    FilterExpression,
+    Lexer,
+    TextNode,
+    TokenType,
+    Variable,
+    VariableNode,
+    render_value_in_context,
+)
 from django.template.defaultfilters import default
 
 # The placeholders a contact fills, beside `custom.<field>`. True/False/None are the names Django's Context
@@ -148,13 +157,57 @@ def contact_context(contact: Mapping[str, Any], *, unsubscribe_url: str = "") ->
     return Context(data, autoescape=False)
 
 
+@lru_cache(maxsize=1024)
+def _parts(template: Template) -> tuple[str | FilterExpression, ...] | None:
+    """The template as its literal texts and placeholders, in order; None when it holds any other node (then
+    Django renders it)."""
+    parts: list[str | FilterExpression] = []
+    for node in template.nodelist:
+        if isinstance(node, TextNode):
+            parts.append(node.s)
+        elif isinstance(node, VariableNode):
+            parts.append(node.filter_expression)
+        else:
+            return None
+    return tuple(parts)
+
+
+def _render_parts(template: Template, parts: tuple[str | FilterExpression, ...], context: Context) -> str:
+    """What Template.render gives for a template of texts and placeholders only, without its per-node machinery
+    (a campaign renders each part once per contact): each placeholder resolved by Django (filters and all), a
+    plain string escaped as render_value_in_context escapes it, anything else (a safe literal of `default`, a
+    number) through render_value_in_context itself."""
+    bound = context.template is None
+    if bound:
+        context.template = template  # resolving reads the engine's string_if_invalid through it
+    try:
+        out = []
+        for part in parts:
+            if part.__class__ is str:
+                out.append(part)
+                continue
+            try:
+                value = part.resolve(context)
+            except UnicodeDecodeError:  # as VariableNode.render: nothing
+                continue
+            if value.__class__ is str:
+                out.append(html_escaping.escape(value) if context.autoescape else value)
+            else:
+                out.append(str.__str__(render_value_in_context(value, context)))
+        return "".join(out)
+    finally:
+        if bound:
+            context.template = None
+
+
 def render(template: Template, context: Context, *, html: bool = False, header: bool = False) -> str:
     """`template` rendered with `context` — escaped for HTML when `html`; for a header (`header`), the line
     breaks a contact's data brought in become spaces."""
     context.autoescape = html
+    parts = _parts(template)
     # A plain str, never Django's SafeString: text parts keep a contact's data as typed, and whoever shows a
     # rendered part in a page must escape it like any other data.
-    text = str.__str__(template.render(context))
+    text = str.__str__(template.render(context)) if parts is None else _render_parts(template, parts, context)
     if header:
         text = _BREAKS.sub(" ", text)
     return text

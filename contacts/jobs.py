@@ -2,6 +2,8 @@
 
 The ImportJob row is the truth and the queue only a wake-up: a lost or duplicated job is harmless (the run claims
 the row with a lease), and the scheduler's sweep (registered in contacts.apps) wakes imports whose run was lost.
+A run of more than one chunk opens two database connections besides the worker's own (contacts.imports._Lanes),
+closed when it ends.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from contacts.imports import lost_imports, run_import
 from xsender.redis import get_redis
 
 QUEUE = "low"
-JOB_TIMEOUT = 3 * 3600  # 1,000,000 rows take about 100 s on 2 shared cores; a slow disk or a busy database, longer
+JOB_TIMEOUT = 3 * 3600  # 1,000,000 rows take 50–70 s on 2 shared cores; a slow disk or a busy database, longer
 
 
 def import_job(job_id: int) -> None:

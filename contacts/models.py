@@ -129,6 +129,8 @@ class Contact(models.Model):
     email_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
     sms_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
     whatsapp_status = models.CharField(max_length=16, choices=ContactStatus.choices, default=ContactStatus.SUBSCRIBED)
+    # Memberships link a tenant's contacts to its own lists and tags only (services, imports): a list's or tag's
+    # memberships are its contacts, counted from their (list, contact) / (tag, contact) index (migration 0005).
     lists = models.ManyToManyField(ContactList, blank=True, related_name="contacts")
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     created_at = models.DateTimeField(default=timezone.now)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -242,14 +242,32 @@ def _activity_q(owner_id: int, op: str, days: int) -> Q:
     return (~Q(email="") & Q(email__in=recipients)) | (~Q(phone="") & Q(phone__in=recipients))
 
 
-def _reference_q(owner_id: int, rule: dict[str, Any]) -> Q:
+def memberships(owner_id: int, rule: dict[str, Any]) -> QuerySet[Any]:
+    """The memberships of a tag or list rule's tag (list): one row per contact that has it, and only the owner's
+    contacts (services and imports link a tenant's contacts to its own tags and lists only). The tag's (list's) id
+    is a scalar subquery, which PostgreSQL runs once before the rest (an InitPlan), so it is an index condition on
+    the memberships' (tag_id, contact_id) — (contactlist_id, contact_id) — index; none when it was deleted."""
     if rule["field"] == "tag":
-        through, target = Contact.tags.through.objects, {"tag__public_id": rule["value"], "tag__owner_id": owner_id}
+        through, column, targets = Contact.tags.through.objects, "tag_id", Tag.objects
     else:
-        through = Contact.lists.through.objects
-        target = {"contactlist__public_id": rule["value"], "contactlist__owner_id": owner_id}
-    held = Exists(through.filter(contact_id=OuterRef("pk"), **target))
+        through, column, targets = Contact.lists.through.objects, "contactlist_id", ContactList.objects
+    target = targets.filter(owner_id=owner_id, public_id=rule["value"]).order_by().values("pk")  # one row at most
+    return through.filter(**{column: Subquery(target)})
+
+
+def _reference_q(owner_id: int, rule: dict[str, Any]) -> Q:
+    """`EXISTS` of the contact's membership: a semi-join (anti-join for has_not / not_in) that PostgreSQL may run
+    from either side — walking the tag's members by id when that reads less than the tenant's contacts."""
+    held = Exists(memberships(owner_id, rule).filter(contact_id=OuterRef("pk")))
     return Q(held) if rule["op"] in ("has", "in") else ~Q(held)
+
+
+def members_only(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rule when `rules` is one tag `has` or list `in` rule: its contacts are its memberships (counted from the
+    memberships' index alone); else None."""
+    if len(rules) == 1 and rules[0]["field"] in ("tag", "list") and rules[0]["op"] in ("has", "in"):
+        return rules[0]
+    return None
 
 
 def rule_q(owner_id: int, rule: dict[str, Any]) -> Q:

@@ -1,0 +1,147 @@
+"""The fan-out's fast paths give every recipient exactly what the slow paths give: each part of a template as
+Django's Template.render renders it, the same signed tokens as Django's Signer, and the same tracked HTML as a
+whole parse of each message."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import signing
+
+from campaigns import links
+from campaigns.rendering import compile_source, contact_context, render, render_source
+
+
+def whole_parse(html: str, recipient_id: int) -> str:
+    """track_html as it is without the shapes: every message parsed whole."""
+    parser = links._Links(html)
+    parser.feed(html)
+    parser.close()
+    pieces, last = [], 0
+    for start, length, attrs, closed in parser.anchors:
+        tag = links._tag(attrs, closed, recipient_id)
+        if tag is not None:
+            pieces += [html[last:start], tag]
+            last = start + length
+    pixel = f'<img src="{links.escape(links.open_url(recipient_id))}" width="1" height="1" alt="" style="border:0">'
+    end = parser.body_end if parser.body_end is not None and parser.body_end >= last else len(html)
+    return "".join([*pieces, html[last:end], pixel, html[end:]])
+
+
+@pytest.mark.parametrize("recipient_id", [1, 7, 123456789])
+def test_tokens_are_the_ones_django_signs_and_read_back(recipient_id):
+    for salt in (links.UNSUBSCRIBE, links.OPEN):
+        expected = signing.Signer(salt=salt, algorithm="sha256").sign(str(recipient_id))
+        assert links.recipient_token(recipient_id, salt) == expected
+        assert links.read_recipient_token(expected, salt) == recipient_id
+    for url in ("https://x.example/", "https://shop.example.com/spring?utm_source=newsletter&utm_medium=email" * 3):
+        expected = signing.Signer(salt=links.CLICK, algorithm="sha256").sign_object([recipient_id, url], compress=True)
+        assert links.click_token(recipient_id, url) == expected
+        assert links.read_click_token(expected) == (recipient_id, url)
+
+
+def test_a_new_secret_key_signs_with_the_new_key(settings):
+    before = links.recipient_token(5, links.OPEN)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    assert links.recipient_token(5, links.OPEN) != before
+    assert links.recipient_token(5, links.OPEN) == signing.Signer(salt=links.OPEN, algorithm="sha256").sign("5")
+
+
+TEMPLATE = """<!doctype html><html><head><title>News</title><style>p > a { color: red }</style></head>
+<body><h1>Hello {{ first_name }}</h1><p title="{{ first_name }}">{{ custom.city }} &amp; more</p>
+<!-- a comment with {{ first_name }} and <a href="https://hidden.example/"> -->
+<a href="https://shop.example.com/?a=1&amp;b=2">Shop</a> <a href='https://x.example/{{ custom.slug }}'>You</a>
+<script>if (a > b) { document.write("<a href='https://js.example/'>") }</script>
+<a href="{{ unsubscribe_url }}">Unsubscribe</a><a name=top href=https://bare.example/>bare</a>
+</body></html>"""
+
+CONTACTS = [
+    {"first_name": "Ada", "custom": {"city": "London", "slug": "ada"}},
+    {"first_name": "O'Brien", "custom": {"city": "Cork & Kerry", "slug": "o-brien"}},
+    {"first_name": '<script>alert("x")</script>', "custom": {"city": "&#", "slug": "x y"}},
+    {"first_name": "Line\nbreak -->", "custom": {"city": "&#x;", "slug": '"><a href="https://evil.example/">'}},
+    {"first_name": "", "custom": {}},
+    {"first_name": "Zoë ]]> ?>", "custom": {"city": "&amp", "slug": "é"}},
+]
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_every_contact_of_a_template_gets_the_html_a_whole_parse_gives(order):
+    links._SHAPES.clear()
+    for n, contact in enumerate(CONTACTS[::order] * 2):
+        context = contact_context(contact, unsubscribe_url=links.unsubscribe_url(n))
+        html = render_source(TEMPLATE, context, html=True)
+        assert links.track_html(html, n) == whole_parse(html, n)
+    assert links._SHAPES and None not in links._SHAPES.values()  # the messages were tracked from known shapes
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        # text that is not HTML-escaped (another caller than a campaign): the shape keeps what it cannot mark
+        ['<p>a &# b</p><a href="https://x.example/">x</a>', '<p>a b</p><a href="https://x.example/">x</a>'],
+        ["<p>&#x; &# ;</p><a href='https://x.example/'>x</a>", "<p>ok</p><a href='https://x.example/'>x</a>"],
+        ['<a title="a > b" href="https://x.example/">x</a>', '<a title="a > c" href="https://x.example/">x</a>'],
+        [
+            '<img alt="x>y<z" src=a><a href="https://x.example/1">1</a>',
+            '<img alt="x>w<z" src=a><a href="https://x.example/2">2</a>',
+        ],
+        ["<a href='https://x.example/' <b>x</a>", "<a href='https://y.example/' <b>y</a>"],
+        [
+            "<body>x</body><a href='https://x.example/'>x</a></body>",
+            "<body>y</body><a href='https://z.example/'>y</a></body>",
+        ],
+        ["<a href='https://x.example/'", "<p>x</p><a href='https://x.example/'"],
+        ["plain text, no markup", "other text"],
+    ],
+)
+def test_odd_sources_of_one_shape_track_as_a_whole_parse_does(variants):
+    links._SHAPES.clear()
+    for n, html in enumerate(variants * 2):
+        assert links.track_html(html, n) == whole_parse(html, n)
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        '<a href="https://x.example/">',
+        "<A HREF='https://x.example/' Download>",
+        '<a download href = "https://x.example/"  title="" />',
+        "<a\nhref=\"https://x.example/\"\ttarget='_blank'/>",
+        '<a href="https://x.example/?a=1&amp;b=2">',
+        "<a href=https://x.example/>",
+        '<a title="no link">',
+    ],
+)
+def test_an_anchor_read_alone_has_the_attributes_the_parser_gives(tag):
+    anchors, _ = links._parsed(tag)
+    expected = (anchors[0][2], anchors[0][3]) if anchors else None
+    assert links._anchor_of(tag) == expected
+
+
+SOURCES = [
+    'Hi {{ first_name|default:"there" }} {{ last_name }} <{{ email }}>',
+    "{{ custom.city|default:first_name }} / {{ custom.missing }} / {{ nothing }} {# a comment #}!",
+    '{{ first_name|default:"<b>literal</b>" }} {{ custom.n|default:3 }} {{ custom.n }}',
+    "{{ unsubscribe_url }}",
+    "no placeholder at all",
+    "",
+]
+PEOPLE = [
+    {"first_name": "Ada", "last_name": "O'Neil & Co", "email": "ada@example.com", "custom": {"city": "<London>"}},
+    {"first_name": "", "custom": {"city": "", "n": 1234567}},
+    {"first_name": 'Quote " and \nline', "custom": {"n": True}},
+    {},
+]
+
+
+@pytest.mark.parametrize("html", [False, True])
+@pytest.mark.parametrize("source", SOURCES)
+def test_each_part_renders_as_django_renders_it(source, html):
+    template = compile_source(source)
+    for person in PEOPLE:
+        context = contact_context(person, unsubscribe_url="https://x.test/u?a=1&b=2")
+        context.autoescape = html
+        expected = str.__str__(template.render(context))
+        assert render(template, contact_context(person, unsubscribe_url="https://x.test/u?a=1&b=2"), html=html) == (
+            expected
+        )
