@@ -329,10 +329,13 @@ def queued_messages(campaign: Campaign) -> QuerySet[Message]:
 
 
 def finish_if_sent(campaign: Campaign) -> bool:
-    """Sending → Sent once every recipient has its message and none of them is still queued (a throttled
-    campaign's scheduled messages keep it Sending, so it can still be paused or cancelled); what is still
-    reserved goes back (release_reservation, once). The caller holds the campaign's lock."""
-    if campaign.fanned_out_at is None or queued_messages(campaign).exists():
+    """Sending → Sent once every recipient has its message and none of them is still queued or being handed off
+    (a throttled campaign's scheduled messages keep it Sending, so it can still be paused or cancelled; a message
+    a worker holds keeps it Sending until its gateway has answered); what is still reserved goes back
+    (release_reservation, once). The caller holds the campaign's lock."""
+    uids = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=False).values("message_uid")
+    waiting = Message.objects.filter(uid__in=uids, status__in=[Status.SCHEDULED, Status.PENDING, Status.PROCESSING])
+    if campaign.fanned_out_at is None or waiting.exists():
         return False
     release_reservation(campaign)
     now = timezone.now()

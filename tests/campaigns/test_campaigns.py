@@ -57,6 +57,9 @@ def test_the_campaign_is_sent_once_its_messages_have_left_the_queue(campaign, dj
     jobs.fan_out_job(campaign.pk)
     assert sweeps.finish_sent() == 0  # its messages are still Pending
     with django_capture_on_commit_callbacks(execute=True):
+        Message.objects.filter(pk__in=campaign_messages(campaign)).update(status=Status.PROCESSING)
+    assert sweeps.finish_sent() == 0  # a worker is handing them to the gateway: not gone yet
+    with django_capture_on_commit_callbacks(execute=True):
         Message.objects.filter(pk__in=campaign_messages(campaign)).update(status=Status.SENT)
     assert sweeps.finish_sent() == 1
     campaign.refresh_from_db()

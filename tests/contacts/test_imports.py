@@ -12,7 +12,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from contacts import imports, services
-from contacts.models import Contact, ImportJob
+from contacts.models import Contact, CustomField, ImportJob
 from xsender.errors import ValidationFailed
 from xsender.public_ids import is_public_id
 
@@ -229,3 +229,123 @@ def test_an_import_into_another_tenants_list_is_refused_and_touches_only_its_own
     job = run(alice.user, csv_of("email,first_name", "ann@example.com,Alice's Ann"))
     assert job.rows_created == 1
     assert Contact.objects.get(owner=bob.user).first_name == "Bob's Ann"
+
+
+# ---------------------------------------------------------------- the run's threads: parsing ahead, two connections
+
+MIXED = csv_of(
+    "email,phone,first_name,Age",
+    "ann@example.com,,Ann,30",  # an existing contact: updated
+    "p1@example.com,+14155550101,P1,1",
+    "not-an-email,,Bad,2",  # skipped
+    "p2@example.com,,P2,old",  # skipped: Age
+    "p1@example.com,,Pee One,",  # a contact of the chunk before: updated
+    "p3@example.com,+14155550103,P3,3",
+    "p4@example.com,+14155550104,P4,4",
+    "p1@example.com,,P1 again,11",  # the same chunk's row above: merged into it
+    "ann@example.com,+14155550104,,",  # ann's email, p4's phone: skipped
+    "p5@example.com,,P5,5",
+    " , ,,",  # blank: neither imported nor counted
+    "bo@example.com,,Bo,",  # an existing contact: updated
+    ",+14155550103,Three,",  # p3's phone, two chunks later: updated
+    *(f"q{n}@example.com,,Q{n},{n}" for n in range(20)),
+)
+
+
+def _audience(owner) -> list[tuple]:
+    """What a tenant sees of its contacts: fields, custom values by field name, lists and tags by name."""
+    names = {f.public_id: f.name for f in CustomField.objects.for_tenant(owner)}
+    return sorted(
+        (
+            c.email, c.phone, c.first_name, sorted((names[k], v) for k, v in c.custom.items()),
+            sorted(c.lists.values_list("name", flat=True)), sorted(c.tags.values_list("name", flat=True)),
+        )
+        for c in Contact.objects.for_tenant(owner)
+    )  # fmt: skip
+
+
+def _import_mixed(owner, **options) -> ImportJob:
+    services.create_custom_field(owner=owner, name="Age", type="number")
+    services.create_contact(owner=owner, email="ann@example.com", first_name="Annie")
+    services.create_contact(owner=owner, email="bo@example.com", tags=["old"])
+    target = services.create_list(owner=owner, name="Imported")
+    job = services.start_import(
+        owner=owner, filename="a.csv", data=MIXED, list_id=target.public_id, tags=["csv"], enqueue=False
+    )
+    return imports.run_import(job.pk, **options)
+
+
+def _result(job: ImportJob) -> tuple:
+    return job.status, job.rows_processed, job.rows_created, job.rows_updated, job.rows_skipped, job.report
+
+
+def test_parsing_ahead_gives_the_same_contacts_and_report_as_one_step_after_the_other(alice, bob, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 4)
+    ahead = _import_mixed(alice.user)
+    one_by_one = _import_mixed(bob.user, read_ahead=False)
+    assert _result(ahead) == _result(one_by_one)
+    assert _result(ahead)[:5] == ("done", 32, 24, 5, 3)
+    assert _audience(alice.user) == _audience(bob.user)
+    assert ("p1@example.com", "+14155550101", "P1 again", [("Age", 11)], ["Imported"], ["csv"]) in _audience(alice.user)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_give_the_same_contacts_and_report_as_one(alice, bob, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 4)
+    lanes = _import_mixed(alice.user)  # outside a transaction: chunks written on two connections at once
+    one = _import_mixed(bob.user, read_ahead=False, lanes=False)
+    assert _result(lanes) == _result(one)
+    assert _audience(alice.user) == _audience(bob.user)
+    assert Contact.objects.for_tenant(alice.user).count() == 26
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_on_two_connections_killed_in_a_chunk_keeps_the_chunks_before_it_and_resumes(alice, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 10)
+    job = services.start_import(owner=alice.user, filename="a.csv", data=many(55), enqueue=False)
+    real, calls = imports._checkpoint, []
+
+    def dies_on_the_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise SystemExit("killed")
+        return real(*args)
+
+    monkeypatch.setattr(imports, "_checkpoint", dies_on_the_third)
+    with pytest.raises(SystemExit):
+        imports.run_import(job.pk)
+    # the fourth chunk, written meanwhile on the other connection, waited for the third's commit: rolled back too
+    assert (Contact.objects.count(), ImportJob.objects.get().rows_processed) == (20, 20)
+    monkeypatch.setattr(imports, "_checkpoint", real)
+    ImportJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    job = imports.run_import(job.pk)
+    assert (job.status, job.rows_processed, job.rows_created, Contact.objects.count()) == ("done", 55, 55, 55)
+    assert sorted(Contact.objects.values_list("email", flat=True)) == sorted(f"p{n}@example.com" for n in range(55))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_on_two_connections_stopped_between_chunks_resumes_without_duplicates(alice, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 10)
+    job = services.start_import(owner=alice.user, filename="a.csv", data=many(35), enqueue=False)
+    imports.run_import(job.pk, stop_after_chunks=3)
+    assert (Contact.objects.count(), ImportJob.objects.get().rows_processed) == (30, 30)
+    ImportJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    job = imports.run_import(job.pk)
+    assert (job.status, job.rows_processed, job.rows_created, Contact.objects.count()) == ("done", 35, 35, 35)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_on_two_connections_that_lost_its_claim_stops_without_writing_more(alice, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 10)
+    job = services.start_import(owner=alice.user, filename="a.csv", data=many(45), enqueue=False)
+    real, calls = imports._checkpoint, []
+
+    def another_run_takes_it_at_the_second(job, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            ImportJob.objects.filter(pk=job.pk).update(claim_token=None)  # as a run that found the lease ended
+        return real(job, *args)
+
+    monkeypatch.setattr(imports, "_checkpoint", another_run_takes_it_at_the_second)
+    imports.run_import(job.pk)
+    assert (Contact.objects.count(), ImportJob.objects.get().rows_processed) == (10, 10)

@@ -52,13 +52,16 @@ def test_a_tenant_adds_an_endpoint_and_sees_its_test_event_delivered(page, recei
     assert secret.startswith("whsec_")
     shoot(page, "webhook-secret")
     page.click("text=Done")
-    page.click("text=Send a test event")
+    with page.expect_navigation():  # the form's POST, then its redirect back to the endpoint's page
+        page.click("text=Send a test event")
+    page.wait_for_load_state("load")
+    endpoint = page.url
     wait_until(lambda: receiver.requests, what="the test event")
     event = Webhook(secret).verify(receiver.requests[0].raw, receiver.requests[0].headers)
     assert event["type"] == "webhook.test"
 
     def attempt_shown() -> bool:
-        page.reload()
+        page.goto(endpoint)
         return "HTTP 200" in page.inner_text("main")
 
     wait_until(attempt_shown, what="the attempt on the endpoint's page")
