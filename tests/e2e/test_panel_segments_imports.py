@@ -1,6 +1,6 @@
 """Segments, import and export in Chromium against gunicorn and a worker: a tenant builds a segment from one rule,
-counts it and saves it; imports a CSV with one bad row and sees the worker finish it (4 created, 1 skipped with its
-reason); then downloads the segment's contacts as CSV. Every page fits 375 px and 1,440 px (screenshots to
+counts it and saves it; imports a CSV of 10,000 contacts with one bad row and sees the worker finish it (9,999
+created, 1 skipped with its reason); then downloads the segment's contacts as CSV. Every page fits 375 px and 1,440 px (screenshots to
 docs/screenshots/ only with XSENDER_SCREENSHOTS)."""
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ ROWS = [
     ("not-an-email", "Hal", "Grey"),  # row 4 of the file: skipped
     ("frank@example.com", "Frank", "White"),
     ("dana@example.com", "Dana", "Black"),
-]
+    *((f"pat{i}@example.com", "Pat", f"N{i}") for i in range(9_995)),
+]  # 10,000 contacts
 
 
 def wait_until_done(tab, timeout: float = 30.0) -> None:
@@ -66,7 +67,7 @@ def test_a_tenant_builds_a_segment_imports_a_csv_and_exports_the_segment(page, c
     assert segment.rules == [{"field": "first_name", "op": "starts_with", "value": "Da"}]
     shoot(page, "segments")
 
-    # 2. A CSV of 5 rows, one with a bad email, mapped as pre-filled and imported by the worker.
+    # 2. A CSV of 10,000 rows, one with a bad email, mapped as pre-filled and imported by the worker.
     path = tmp_path / "people.csv"
     with open(path, "w", newline="") as handle:
         csv.writer(handle).writerows(ROWS)
@@ -80,15 +81,15 @@ def test_a_tenant_builds_a_segment_imports_a_csv_and_exports_the_segment(page, c
     page.click("#import-mapping button[type=submit]")
     page.wait_for_url("**/contacts/imports/*/")
     assert "Import of “people.csv” started." in page.inner_text(".flashes")
-    wait_until_done(page)
+    wait_until_done(page, timeout=90)
     assert page.inner_text("#import-status") == "Done"
-    assert page.inner_text("#import-created") == "4"
+    assert page.inner_text("#import-created") == "9999"
     assert page.inner_text("#import-skipped") == "1"
     assert page.inner_text("#import-updated") == "0"
     report = page.eval_on_selector_all("#import-report tbody tr", "rows => rows.map(r => r.innerText.split('\\t'))")
     assert len(report) == 1 and report[0][0] == "4" and report[0][1].startswith("email:"), report
-    assert ImportJob.objects.get(owner=carol).rows_created == 4
-    assert Contact.objects.filter(owner=carol).count() == 7
+    assert ImportJob.objects.get(owner=carol).rows_created == 9_999
+    assert Contact.objects.filter(owner=carol).count() == 10_002
     shoot(page, "import")
     page.click("text=← Imports")
     job_row = page.locator("#imports-table tbody tr", has_text="people.csv")
