@@ -6,7 +6,7 @@ CampaignRecipient.message_uid."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,10 +157,16 @@ class CampaignReport:
     @property
     def rates(self) -> dict[str, float | None]:
         """Each of RATES as a fraction (0–1), None when its denominator is 0."""
-        out: dict[str, float | None] = {}
-        for name, (part, whole) in RATES.items():
-            out[name] = round(self.counts[part] / self.counts[whole], 4) if self.counts[whole] else None
-        return out
+        return ratios(self.counts, RATES)
+
+
+def ratios(counts: Mapping[str, int], pairs: Mapping[str, Sequence[str]]) -> dict[str, float | None]:
+    """name → counts[part] / counts[whole] for each `name: (part, whole, …)` of `pairs`, rounded to 4 places; None
+    when the denominator is 0. The campaign report's rates and the panel's traffic report's."""
+    return {
+        name: round(counts[part] / counts[whole], 4) if counts[whole] else None
+        for name, (part, whole, *_) in pairs.items()
+    }
 
 
 def _own(owner: User, campaign: Campaign) -> None:

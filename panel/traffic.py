@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from accounts.models import CHANNELS, Channel, User
+from campaigns.reports import ratios
 from messaging.counts import KINDS
 from messaging.selectors import daily_counts
 from panel.charts import Series, line_chart
@@ -50,10 +51,7 @@ class Line:
     def rates(self) -> dict[str, float | None]:
         """Each of RATES as a fraction, None when its denominator is 0. Usually 0–1; a single day may exceed 1
         (messages sent the day before and delivered that day)."""
-        out: dict[str, float | None] = {}
-        for name, (part, whole, _) in RATES.items():
-            out[name] = round(self.counts[part] / self.counts[whole], 4) if self.counts[whole] else None
-        return out
+        return ratios(self.counts, RATES)
 
     @property
     def percents(self) -> list[str]:

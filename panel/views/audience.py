@@ -15,13 +15,8 @@ from contacts import services
 from panel.access import tenant_required
 from panel.audience import custom_fields_of, lists_with_counts, own, tags_with_counts
 from panel.contact_forms import CustomFieldForm, ListForm, TagForm, add_domain_errors
+from panel.pages import delete_page, edit_page
 from xsender.errors import DomainError
-
-
-def _confirm(request: HttpRequest, title: str, text: str, button: str, back: str) -> HttpResponse:
-    context = {"title": title, "text": text, "button": button, "back": reverse(back)}
-    return render(request, "panel/confirm_delete.html", context)
-
 
 # ---------------------------------------------------------------- lists
 
@@ -47,27 +42,28 @@ def edit_list(request: HttpRequest, public_id: str) -> HttpResponse:
     contact_list = own("list", request.user, public_id)
     initial = {"name": contact_list.name, "description": contact_list.description}
     form = ListForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_list(contact_list=contact_list, **form.cleaned_data)
-        except DomainError as exc:
-            add_domain_errors(form, exc)
-        else:
-            messages.success(request, f"List “{contact_list.name}” saved.")
-            return redirect("panel:contact-lists")
-    context = {"form": form, "title": f"Edit list “{initial['name']}”", "back": reverse("panel:contact-lists")}
-    return render(request, "panel/audience_form.html", context, status=400 if form.errors else 200)
+
+    def save() -> str:
+        services.update_list(contact_list=contact_list, **form.cleaned_data)
+        return f"List “{contact_list.name}” saved."
+
+    back = reverse("panel:contact-lists")
+    return edit_page(request, form, save=save, title=f"Edit list “{initial['name']}”", back=back)
 
 
 @tenant_required
 def delete_list(request: HttpRequest, public_id: str) -> HttpResponse:
     contact_list = own("list", request.user, public_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         services.delete_list(contact_list=contact_list)
-        messages.success(request, f"List “{contact_list.name}” deleted; its contacts stay.")
-        return redirect("panel:contact-lists")
-    text = "The list goes; its contacts stay (they leave this list only)."
-    return _confirm(request, f"Delete list “{contact_list.name}”", text, "Delete list", "panel:contact-lists")
+        return f"List “{contact_list.name}” deleted; its contacts stay."
+
+    back = reverse("panel:contact-lists")
+    return delete_page(
+        request, delete=delete, title=f"Delete list “{contact_list.name}”", button="Delete list", back=back,
+        done=back, text="The list goes; its contacts stay (they leave this list only).",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- tags
@@ -83,27 +79,27 @@ def rename_tag(request: HttpRequest, public_id: str) -> HttpResponse:
     tag = own("tag", request.user, public_id)
     old = tag.name
     form = TagForm(request.POST or None, initial={"name": old})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.rename_tag(tag=tag, name=form.cleaned_data["name"])
-        except DomainError as exc:
-            add_domain_errors(form, exc)
-        else:
-            messages.success(request, f"Tag “{old}” renamed to “{tag.name}”.")
-            return redirect("panel:contact-tags")
-    context = {"form": form, "title": f"Rename tag “{old}”", "back": reverse("panel:contact-tags")}
-    return render(request, "panel/audience_form.html", context, status=400 if form.errors else 200)
+
+    def save() -> str:
+        services.rename_tag(tag=tag, name=form.cleaned_data["name"])
+        return f"Tag “{old}” renamed to “{tag.name}”."
+
+    return edit_page(request, form, save=save, title=f"Rename tag “{old}”", back=reverse("panel:contact-tags"))
 
 
 @tenant_required
 def delete_tag(request: HttpRequest, public_id: str) -> HttpResponse:
     tag = own("tag", request.user, public_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         services.delete_tag(tag=tag)
-        messages.success(request, f"Tag “{tag.name}” deleted.")
-        return redirect("panel:contact-tags")
-    text = "The tag is taken off every contact that has it; the contacts stay."
-    return _confirm(request, f"Delete tag “{tag.name}”", text, "Delete tag", "panel:contact-tags")
+        return f"Tag “{tag.name}” deleted."
+
+    back = reverse("panel:contact-tags")
+    return delete_page(
+        request, delete=delete, title=f"Delete tag “{tag.name}”", button="Delete tag", back=back, done=back,
+        text="The tag is taken off every contact that has it; the contacts stay.",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- custom fields
@@ -138,25 +134,25 @@ def edit_custom_field(request: HttpRequest, public_id: str) -> HttpResponse:
     field = own("custom_field", request.user, public_id)
     old = field.name
     form = CustomFieldForm(request.POST or None, field=field)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.update_custom_field(field=field, **_field_changes(form))
-        except DomainError as exc:
-            add_domain_errors(form, exc)
-        else:
-            messages.success(request, f"Custom field “{field.name}” saved.")
-            return redirect("panel:custom-fields")
+
+    def save() -> str:
+        services.update_custom_field(field=field, **_field_changes(form))
+        return f"Custom field “{field.name}” saved."
+
     title = f"Edit custom field “{old}” ({field.get_type_display().lower()})"
-    context = {"form": form, "title": title, "back": reverse("panel:custom-fields")}
-    return render(request, "panel/audience_form.html", context, status=400 if form.errors else 200)
+    return edit_page(request, form, save=save, title=title, back=reverse("panel:custom-fields"))
 
 
 @tenant_required
 def delete_custom_field(request: HttpRequest, public_id: str) -> HttpResponse:
     field = own("custom_field", request.user, public_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         services.delete_custom_field(field=field)
-        messages.success(request, f"Custom field “{field.name}” deleted, with every contact's value of it.")
-        return redirect("panel:custom-fields")
-    text = "Every contact's value of this field is removed too. This cannot be undone."
-    return _confirm(request, f"Delete custom field “{field.name}”", text, "Delete field", "panel:custom-fields")
+        return f"Custom field “{field.name}” deleted, with every contact's value of it."
+
+    back = reverse("panel:custom-fields")
+    return delete_page(
+        request, delete=delete, title=f"Delete custom field “{field.name}”", button="Delete field", back=back,
+        done=back, text="Every contact's value of this field is removed too. This cannot be undone.",
+    )  # fmt: skip

@@ -21,6 +21,7 @@ from contacts.selectors import contacts_page
 from panel.access import tenant_required
 from panel.audience import custom_fields_of, lists_of, own, tags_of
 from panel.contact_forms import BulkForm, ContactFilterForm, ContactForm, add_domain_errors
+from panel.pages import delete_page
 from xsender.errors import DomainError
 
 PAGE_SIZE = 50
@@ -145,15 +146,14 @@ def edit_contact(request: HttpRequest, public_id: str) -> HttpResponse:
 def delete_contact(request: HttpRequest, public_id: str) -> HttpResponse:
     """GET asks for the confirmation; POST removes the contact (its suppressions stay)."""
     contact = own("contact", request.user, public_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         services.delete_contact(contact=contact)
-        messages.success(request, f"Contact {contact} deleted.")
-        return redirect("panel:contacts")
-    context = {
-        "title": f"Delete {contact}",
-        "text": "The contact leaves every list and tag. If the address opted out, it stays on the suppression "
+        return f"Contact {contact} deleted."
+
+    return delete_page(
+        request, delete=delete, title=f"Delete {contact}", button="Delete contact",
+        text="The contact leaves every list and tag. If the address opted out, it stays on the suppression "
         "list: deleting a contact never makes an address reachable again.",
-        "button": "Delete contact",
-        "back": reverse("panel:edit-contact", kwargs={"public_id": contact.public_id}),
-    }
-    return render(request, "panel/confirm_delete.html", context)
+        back=reverse("panel:edit-contact", kwargs={"public_id": contact.public_id}), done=reverse("panel:contacts"),
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from contacts.models import Segment
 from panel.access import tenant_required
 from panel.audience import custom_fields_of, lists_of, own, segments_with_counts, tags_of
 from panel.contact_forms import add_domain_errors
+from panel.pages import delete_page
 from panel.segment_forms import RULE_ROWS, SegmentForm
 from xsender.errors import DomainError, ValidationFailed
 
@@ -95,14 +96,13 @@ def segment_count(request: HttpRequest) -> HttpResponse:
 @tenant_required
 def delete_segment(request: HttpRequest, public_id: str) -> HttpResponse:
     segment = own("segment", request.user, public_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         services.delete_segment(segment=segment)
-        messages.success(request, f"Segment “{segment.name}” deleted; its contacts stay.")
-        return redirect("panel:segments")
-    context = {
-        "title": f"Delete segment “{segment.name}”",
-        "text": "The segment's rules go; no contact is changed or deleted.",
-        "button": "Delete segment",
-        "back": reverse("panel:segments"),
-    }
-    return render(request, "panel/confirm_delete.html", context)
+        return f"Segment “{segment.name}” deleted; its contacts stay."
+
+    back = reverse("panel:segments")
+    return delete_page(
+        request, delete=delete, title=f"Delete segment “{segment.name}”", button="Delete segment", back=back,
+        done=back, text="The segment's rules go; no contact is changed or deleted.",
+    )  # fmt: skip

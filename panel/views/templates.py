@@ -25,6 +25,7 @@ from campaigns.selectors import template_of, templates_of
 from messaging.models import Message, Source
 from messaging.services import accept_messages
 from panel.access import tenant_required
+from panel.pages import delete_page
 from panel.template_forms import CHANNEL_HINTS, CHANNELS, PreviewWithForm, TemplateForm, TestSendForm, contact_choices
 from panel.template_preview import Preview, preview_data, saved_preview, test_item, typed_preview
 from xsender.errors import DomainError, NotFound
@@ -131,21 +132,16 @@ def template_preview(request: HttpRequest) -> HttpResponse:
 def delete_template(request: HttpRequest, public_id: str) -> HttpResponse:
     """GET asks for the confirmation; POST deletes (refused while a campaign uses the template)."""
     template = _own(request.user, public_id)
-    if request.method == "POST":
-        try:
-            services.delete_template(template=template)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("panel:edit-template", public_id=template.public_id)
-        messages.success(request, f"Template “{template.name}” deleted.")
-        return redirect("panel:templates")
-    context = {
-        "title": f"Delete template “{template.name}”",
-        "text": "The template goes. Messages already sent with it stay in History.",
-        "button": "Delete template",
-        "back": reverse("panel:edit-template", kwargs={"public_id": template.public_id}),
-    }
-    return render(request, "panel/confirm_delete.html", context)
+
+    def delete() -> str:
+        services.delete_template(template=template)
+        return f"Template “{template.name}” deleted."
+
+    return delete_page(
+        request, delete=delete, title=f"Delete template “{template.name}”", button="Delete template",
+        text="The template goes. Messages already sent with it stay in History.",
+        back=reverse("panel:edit-template", kwargs={"public_id": template.public_id}), done=reverse("panel:templates"),
+    )  # fmt: skip
 
 
 @tenant_required
