@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from campaigns.models import Campaign, Sender, Template
@@ -38,6 +38,13 @@ def campaign_of(*, user: User, public_id: str) -> Campaign:
 def senders_of(user: User, *, verified: bool | None = None) -> QuerySet[Sender]:
     senders = Sender.objects.for_tenant(user)
     return senders if verified is None else senders.filter(verified_at__isnull=not verified)
+
+
+def senders_with_campaigns(user: User) -> list[Sender]:
+    """The tenant's senders by address, each with the campaigns that name it (`sender.campaigns.all()`, by name):
+    two queries whatever their number."""
+    campaigns = Campaign.objects.only("public_id", "name", "status", "sender_id").order_by("name")
+    return list(senders_of(user).prefetch_related(Prefetch("campaigns", queryset=campaigns)))
 
 
 def sender_of(*, user: User, public_id: str) -> Sender:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from campaigns import senders as service
-from campaigns.models import Campaign, Sender
-from campaigns.selectors import sender_of, senders_of
+from campaigns.models import Sender
+from campaigns.selectors import sender_of, senders_with_campaigns
 from panel.access import tenant_required
 from panel.contact_forms import add_domain_errors
 from panel.sender_forms import SenderForm
@@ -33,16 +32,10 @@ def _own(owner: User, public_id: str) -> Sender:
         raise Http404(exc.message) from None
 
 
-def _senders(owner: User) -> list[Sender]:
-    """The tenant's senders by address, each with the campaigns that name it: two queries whatever their number."""
-    campaigns = Campaign.objects.only("public_id", "name", "status", "sender_id").order_by("name")
-    return list(senders_of(owner).prefetch_related(Prefetch("campaigns", queryset=campaigns)))
-
-
 def _page(request: HttpRequest, form: SenderForm) -> HttpResponse:
     """The list and the add form; a link sent before `expired_before` is shown as expired."""
     expired_before = timezone.now() - timedelta(hours=service.CONFIRM_HOURS)
-    context = {"senders": _senders(request.user), "form": form, "expired_before": expired_before}
+    context = {"senders": senders_with_campaigns(request.user), "form": form, "expired_before": expired_before}
     return render(request, "panel/senders.html", context, status=400 if form.errors else 200)
 
 

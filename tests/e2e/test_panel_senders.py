@@ -41,8 +41,10 @@ def test_a_tenant_adds_a_sender_and_confirms_it_by_the_emailed_link(page, site, 
     assert received.recipients == ["news@example.com"]
     link = CONFIRM_LINK.search(received.email.get_payload(decode=True).decode()).group(1)
     page.goto(link)
+    shoot(page, "sender-confirm")  # the public page the link opens, without signing in
     page.click("text=Confirm news@example.com")
     assert "Sender confirmed" in page.inner_text("h1")
+    shoot(page, "sender-confirmed")
 
     page.goto(f"{page.base}/senders/")
     row = page.inner_text("#senders-table")

@@ -1,7 +1,7 @@
 """Unsubscribe in Chromium against gunicorn, a worker and an SMTP sink: a contact opens the unsubscribe link of a
 campaign email (no sign-in), the page asks first and a GET changes nothing, the button unsubscribes; the tenant then
 starts a second campaign to the same list from the panel's review page, and the sink receives it for everyone but
-that contact."""
+that contact. The public pages fit 375 px and 1,440 px."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from contacts import services as contacts
 from contacts.models import Contact
 from gateways.services import add_gateway
 from tests.e2e.test_panel_devices import browser_page  # noqa: F401  (the Chromium page fixture)
-from tests.e2e.test_panel_pages import carol, page, panel_url, sign_in  # noqa: F401  (fixtures, helpers)
+from tests.e2e.test_panel_pages import carol, page, panel_url, shoot, sign_in  # noqa: F401  (fixtures, helpers)
 from tests.fakes.smtp import SmtpSink
 from tests.system.conftest import wait_until
 
@@ -53,8 +53,10 @@ def test_a_contact_unsubscribes_by_the_link_and_the_next_campaign_skips_it(page,
         assert page.inner_text("h1") == "Unsubscribe"
         assert "b***@example.com" in page.inner_text("body") and "ben@" not in page.inner_text("body")  # masked
         assert Contact.objects.get(email="ben@example.com").email_status == "subscribed"
+        shoot(page, "unsubscribe")  # the public page fits a phone and a desktop
         page.click("button[type=submit]")
         assert page.inner_text("h1") == "Unsubscribed"
+        shoot(page, "unsubscribed")
         assert Contact.objects.get(email="ben@example.com").email_status == "unsubscribed"
 
         # The tenant starts the next campaign to the same list from the panel: ben is not among its recipients.
