@@ -31,7 +31,6 @@ import io
 import json
 import os
 import pstats
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ os.environ.setdefault("BENCH_DB", "xsender_bench_campaigns")
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/13")
 
 from bench.__main__ import ROOT, recreate_database  # noqa: E402
+from bench.accept import _port  # noqa: E402  (a free loopback port, as the other benches take it)
+from bench.deliver import _wait_port  # noqa: E402
 
 DELIVER = 6000  # messages drained per kind per round
 PROFILE_CHUNKS = 10
@@ -82,21 +83,6 @@ Our spring collection has arrived in {{ custom.City|default:"your city" }}: http
 
 Unsubscribe: {{ unsubscribe_url }}
 """
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_port(port: int) -> None:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
 
 
 # ---------------------------------------------------------------- setup
