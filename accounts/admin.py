@@ -32,6 +32,7 @@ from django.urls import URLPattern, path, reverse
 from accounts import services
 from accounts.models import CHANNELS, ApiKey, CreditAccount, CreditEntry, Plan, SiteSetting, User
 from accounts.signin import AdminLoginForm
+from xsender.admin_views import ViewOnlyAdmin
 from xsender.errors import ValidationFailed
 
 # One sign-in page for the admin, with or without XSENDER_ADMIN_2FA (xsender/urls.py swaps in django-otp's
@@ -319,7 +320,7 @@ class CreditAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditEntry)
-class CreditEntryAdmin(admin.ModelAdmin):
+class CreditEntryAdmin(ViewOnlyAdmin):
     """The ledger is append-only: readable here, written only by the credit services."""
 
     list_display = ("created_at", "account", "delta", "reason", "note", "message_uid")
@@ -327,15 +328,6 @@ class CreditEntryAdmin(admin.ModelAdmin):
     search_fields = ("account__user__email", "message_uid", "note")
     list_select_related = ("account__user",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ApiKey)

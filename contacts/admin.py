@@ -21,6 +21,7 @@ from accounts.admin import intermediate
 from accounts.models import User
 from contacts import services, values
 from contacts.models import Contact, ContactList, CustomField, ImportJob, Segment, Tag
+from xsender.admin_views import ViewOnlyAdmin
 from xsender.errors import Conflict, DomainError, ValidationFailed
 
 CONTACT_FORM_FIELDS = ["email", "phone", "first_name", "last_name", "company", "time_zone", "email_status",
@@ -336,20 +337,11 @@ class CustomFieldAdmin(OwnerFixedAdmin):
 # ---------------------------------------------------------------- segments and imports: to read
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ViewOnlyAdmin):
     """Shown, not changed here: segments are saved through contacts.services (their rules checked), imports are
     started from a file (the panel, `xsender:contacts:import`)."""
 
     list_select_related = ("owner",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Owner", ordering="owner__email")
     def owner_email(self, obj: Any) -> str:
