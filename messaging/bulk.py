@@ -13,6 +13,7 @@ import operator
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.db import connection
 from django.db.models.base import ModelState
@@ -75,8 +76,6 @@ def _json(value: Any, column: str) -> str | None:
 
 _ROW = operator.attrgetter("id", *INSERT_COLUMNS)
 _INSERT_ROW = operator.attrgetter(*INSERT_COLUMNS)
-_INSERT_JSON_AT = [(index, column) for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
-_VALUES_ROW = "(" + ", ".join(f"%s::{kind}" for kind in INSERT_COLUMNS.values()) + ")"
 _JSON_AT = [(index + 1, column) for index, column in enumerate(INSERT_COLUMNS) if column in JSON_COLUMNS]
 
 
@@ -99,28 +98,30 @@ def insert_messages(messages: Sequence[Message]) -> None:
                 copy.write_row(row)
 
 
+# The rows of insert_charged as one JSON parameter, typed by the table's own column types: the statement's text is
+# the same for any number of rows and any caller's charge, so psycopg keeps its parsed form (it caches only
+# statements of at most 50 parameters) and PostgreSQL its prepared plan.
+_RECORDSET = ", ".join(f"{column} {kind}" for column, kind in INSERT_COLUMNS.items())
+_INSERT_JSON = (
+    f"INSERT INTO messaging_message ({', '.join(INSERT_COLUMNS)}) "  # noqa: S608 — constant column names only
+    f"SELECT {', '.join(INSERT_COLUMNS)} FROM jsonb_to_recordset(%s::jsonb) AS v({_RECORDSET})"
+)
+
+
 def insert_charged(messages: Sequence[Message], charge: Any = None, also: Sequence[tuple[str, list[Any]]] = ()) -> bool:
     """Inserts `messages` in one statement — with `charge` (accounts.services.DebitStatement), only if the charge
     takes, in the same statement, so no transaction is needed: either both happen or neither. Sets the
     messages' primary keys; returns False (nothing written) when the balance was short."""
-    # One VALUES row of scalar parameters per message: PostgreSQL parses them far faster than one array per
-    # column, and a request of one recipient (the common case) is one prepared statement.
-    params: list[Any] = []
-    for message in messages:
-        row = list(_INSERT_ROW(message))
-        for index, column in _INSERT_JSON_AT:
-            row[index] = _json(row[index], column)
-        params.extend(row)
-    rows = ", ".join([_VALUES_ROW] * len(messages))
-    insert = f"INSERT INTO messaging_message ({', '.join(INSERT_COLUMNS)}) SELECT * FROM (VALUES {rows}) AS v"  # noqa: S608
+    # JSON columns go in as JSON values (a None of whatsapp_template is JSON null: SQL NULL there).
+    rows = json.dumps([dict(zip(INSERT_COLUMNS, _INSERT_ROW(m), strict=True)) for m in messages], default=_iso)
     if charge is None:
-        sql = f"{insert} RETURNING id, uid"
+        sql, params = f"{_INSERT_JSON} RETURNING id, uid", [rows]
     else:
         # `also`: more common table expressions of the caller's, run only when the charge took (they may read
         # `charged`); the send path counts its accepted messages here.
         ctes = ", ".join([charge.sql, *(sql for sql, _ in also)])
-        sql = f"WITH {ctes} {insert} WHERE EXISTS (SELECT 1 FROM charged) RETURNING id, uid"  # noqa: S608
-        params = [*charge.params, *(p for _, extra in also for p in extra), *params]
+        sql = f"WITH {ctes} {_INSERT_JSON} WHERE EXISTS (SELECT 1 FROM charged) RETURNING id, uid"  # noqa: S608
+        params = [*charge.params, *(p for _, extra in also for p in extra), rows]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = dict((uid, pk) for pk, uid in cursor.fetchall())
@@ -202,6 +203,8 @@ def update_reported(messages: Sequence[Message]) -> None:
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

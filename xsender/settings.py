@@ -188,6 +188,11 @@ DATABASES = {"default": env.db("DATABASE_URL", default=_EMBEDDED_DATABASE_URL)}
 # Connections are reused (a new one costs tens of milliseconds) and checked before each request's first use.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=600))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Django's PostgreSQL backend whose health check is skipped for a connection that served a request without an
+# error less than XSENDER_DB_CHECK_AFTER seconds ago (xsender/database/base.py): one round trip less a request.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "xsender.database"
+XSENDER_DB_CHECK_AFTER = env.float("XSENDER_DB_CHECK_AFTER", default=1.0)
 # Parameters bound by the server, so psycopg prepares the statements a process repeats (the send path's
 # every query): PostgreSQL parses and plans them once per connection instead of on every request.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
