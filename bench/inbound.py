@@ -74,6 +74,7 @@ TOKEN, ACCOUNT, APP_SECRET = "bench-auth-token", "AC" + "0" * 32, "bench-app-sec
 PACED_RATE, CLIENTS, BATCH = 500, 16, 20
 # Distinct events per second of a closed loop (one event / BATCH events a request); wrk would repeat them past this.
 SUSTAINED_BUDGET, BATCHED_BUDGET = 3500, 15000
+PHASES = ("paced", "sustained", "batched_paced", "batched")
 BATCHED_RATE = 2000  # events/s of the paced batched run (the issue's sustained target)
 
 
@@ -219,26 +220,85 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _paced(path: str, requests: list[tuple[str, str]], rate: float, header: str, kind: str) -> dict[str, Any]:
-    """Open loop: request i ((header value, body)) leaves at start + i / rate; its answer time counts from then."""
-    import aiohttp
+    """Open loop: request i ((header value, body)) leaves at start + i / rate; its answer time counts from then.
 
+    The client shares the machine with what it measures, so it is kept light and steady: requests are encoded
+    before the clock starts and written as raw HTTP/1.1 on kept-alive connections (a new one only when all are
+    busy), each request's task is created when it is due, and the collector is paused during the run. How late
+    the client itself wrote each request (`send_lag`) is reported beside the answer times, which include it."""
+    import gc
+
+    raws = [
+        (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nContent-Type: {kind}\r\n{header}: {value}\r\n"
+         f"Content-Length: {len(body.encode())}\r\n\r\n").encode() + body.encode()
+        for value, body in requests
+    ]  # fmt: skip
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened: list[asyncio.StreamWriter] = []
     latencies: list[float] = []
+    lags: list[float] = []
     failures = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
 
-        async def one(due: float, value: str, body: str) -> None:
-            nonlocal failures
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            async with session.post(BASE + path, data=body, headers={header: value, "Content-Type": kind}) as answer:
-                await answer.read()
-                failures += answer.status != 200
-            latencies.append((time.perf_counter() - due) * 1000)
+    async def exchange(raw: bytes) -> bytes:
+        """Writes `raw` on an idle connection (a new one when none is) and reads the answer; a kept-alive connection
+        the server closed meanwhile (gunicorn's keep-alive timeout) is replaced by a new one and the request written
+        again, as HTTP clients do when nothing came back."""
+        for attempt in range(2):
+            fresh = attempt > 0 or not idle
+            reader, writer = await asyncio.open_connection("127.0.0.1", PORT) if fresh else idle.pop()
+            if fresh:
+                opened.append(writer)
+            writer.write(raw)
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+                if fresh:
+                    raise
+                continue
+            fields = {}
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                fields[name.strip().lower()] = value.strip()
+            await reader.readexactly(int(fields.get(b"content-length", b"0")))
+            if fields.get(b"connection", b"").lower() != b"close":
+                idle.append((reader, writer))
+            return head
+        raise AssertionError("unreachable")
 
+    async def one(due: float, raw: bytes) -> None:
+        nonlocal failures
+        lags.append((time.perf_counter() - due) * 1000)
+        try:
+            head = await exchange(raw)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            failures += 1
+            return
+        latencies.append((time.perf_counter() - due) * 1000)
+        failures += head.split(b" ", 2)[1] != b"200"
+
+    gc.collect()
+    gc.disable()
+    try:
+        tasks: set[asyncio.Task] = set()
         start = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(start + i / rate, h, b) for i, (h, b) in enumerate(requests)))
+        for i, raw in enumerate(raws):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(one(due, raw))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+        for writer in opened:
+            writer.close()
     return {"requests": len(requests), "requests_per_s": round(len(requests) / elapsed, 1), "non_200": failures,
-            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99), "seconds": elapsed}  # fmt: skip
+            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99), "seconds": elapsed,
+            "answered": len(latencies), "connections": len(opened), "send_lag_p99_ms": _percentile(lags, 0.99)}  # fmt: skip
 
 
 TWILIO = ("X-Twilio-Signature", "application/x-www-form-urlencoded")
@@ -357,7 +417,7 @@ def phase(stack: Stack, run: Any, gateway: Any, ids: list[str], per_request: int
     return result
 
 
-def run(seconds: int) -> dict[str, Any]:
+def run(seconds: int, only: list[str] | None = None) -> dict[str, Any]:
     recreate_database()
     twilio, cloud = gateways()
     n = {"paced": PACED_RATE * seconds, "sustained": SUSTAINED_BUDGET * seconds,
@@ -376,6 +436,7 @@ def run(seconds: int) -> dict[str, Any]:
             _paced(cloud_path, bodies["batched_paced"], BATCHED_RATE / BATCH, *CLOUD))),
         "batched": (cloud, BATCH, lambda: _wrk(cloud_path, bodies["batched"], seconds, *CLOUD)),
     }  # fmt: skip
+    loads = {name: load for name, load in loads.items() if not only or name in only}
     stack = Stack()
     try:  # warm-up on other events: connections, caches, prepared statements
         asyncio.run(_paced(twilio_path, twilio_callbacks(twilio_path, sids[:200], "read"), 200, *TWILIO))
@@ -389,13 +450,15 @@ def run(seconds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="5-second runs (a check that the bench works)")
+    parser.add_argument("--only", action="append", choices=PHASES, help="run this phase only (repeatable)")
     args = parser.parse_args()
     seconds = 5 if args.short else int(os.environ.get("BENCH_SECONDS", "30"))
-    result = run(seconds)
+    result = run(seconds, args.only)
     print(f"Inbound provider events, gunicorn 2 workers x 4 threads + 1 xsender:worker, {seconds} s per run")
-    for name in ("paced", "sustained", "batched_paced", "batched"):
+    for name in (p for p in PHASES if p in result):
         print(f"  {name}: {json.dumps(result[name])}")
-    out = ROOT / "bench" / "results" / ("inbound-short.json" if args.short else "inbound.json")
+    partial = "-" + "-".join(args.only) if args.only else ""
+    out = ROOT / "bench" / "results" / f"inbound{'-short' if args.short else ''}{partial}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
