@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from campaigns import links
 from campaigns.content import render_template, rendered_item
 from campaigns.models import Template
 from contacts.models import Contact, ContactList, ContactStatus, Tag
@@ -161,13 +162,19 @@ def _data(contact: Contact | None, names: dict[str, str], channel: str, address:
 CONTENT = ("recipient", "subject", "body", "text", "template")
 
 
-def _item(r: Reference, template: Template | None, address: str, data: dict[str, Any]) -> Item:
+def _item(r: Reference, template: Template | None, address: str, data: dict[str, Any], contact: Contact | None) -> Item:
     """The entry's item for one recipient: its literal fields with the address, and the template's content rendered
-    for it (campaigns.content.rendered_item: the entry's sender_name and reply_to win over the template's)."""
+    for it (campaigns.content.rendered_item: the entry's sender_name and reply_to win over the template's). Sent to
+    one of the tenant's contacts, `{{ unsubscribe_url }}` is the contact's own unsubscribe link, also sent as
+    List-Unsubscribe (RFC 8058 one-click) for email; to an address that is no contact it renders as nothing."""
     if template is None:
         return replace(r.item, recipient=address)
     literal = {f.name: getattr(r.item, f.name) for f in fields(r.item) if f.name not in CONTENT}
-    return rendered_item(render_template(template=template, contact=data), recipient=address, **literal)
+    unsubscribe = links.contact_unsubscribe_url(contact.pk, template.channel) if contact is not None else ""
+    if unsubscribe and "list_unsubscribe" in literal:
+        literal["list_unsubscribe"] = unsubscribe
+    rendered = render_template(template=template, contact=data, unsubscribe_url=unsubscribe)
+    return rendered_item(rendered, recipient=address, **literal)
 
 
 def resolve_references(
@@ -190,5 +197,5 @@ def resolve_references(
         for contact in contacts:
             address = getattr(contact, ADDRESS[channel]) if r.names_recipients and contact else r.item.recipient
             data = _data(contact, names, channel, address, r.template_data) if template else {}
-            items.append((r.index, _item(r, template, address, data)))
+            items.append((r.index, _item(r, template, address, data, contact)))
     return items

@@ -2,8 +2,9 @@
 
 Each link carries a token signed with Django's signing (HMAC-SHA256 keyed by SECRET_KEY, one salt per kind of
 link, so a pixel's token is no unsubscribe token). A token names the campaign recipient (CampaignRecipient's
-key: one contact of one campaign, and through it the message) — never the tenant, the address or the contact;
-a click token also carries the link's target. Nothing in the URL is trusted unless the signature checks, and a
+key: one contact of one campaign, and through it the message) — never the tenant or the address; a click token
+also carries the link's target. The send API's templated messages to a contact carry an unsubscribe token of
+their own that names the contact (its key) and the channel. Nothing in the URL is trusted unless the signature checks, and a
 click's target comes only from its signed token, never from a query parameter: the redirect cannot be aimed
 anywhere the tenant's own HTML did not point, and only at http(s) URLs (docs/security.md).
 
@@ -31,6 +32,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 
 UNSUBSCRIBE = "xsender.campaigns.unsubscribe"
+CONTACT_UNSUBSCRIBE = "xsender.contacts.unsubscribe"  # a contact's link in a message outside any campaign
 OPEN = "xsender.campaigns.open"
 CLICK = "xsender.campaigns.click"
 MAX_LINK = 2048  # a longer href is left as it is (not tracked)
@@ -67,14 +69,29 @@ def recipient_token(recipient_id: int, salt: str) -> str:
     return _sign(str(recipient_id), salt)
 
 
+def contact_token(contact_id: int, channel: str) -> str:
+    return _sign(f"{contact_id}.{channel}", CONTACT_UNSUBSCRIBE)
+
+
+def _unsign(token: str, salt: str) -> str:
+    """The value `token` signs with `salt`, or "" (too long, bad, tampered or another kind's token)."""
+    if len(token) > 100:
+        return ""
+    try:
+        return _signer(salt).unsign(token)
+    except signing.BadSignature:
+        return ""
+
+
+def read_contact_token(token: str) -> tuple[int, str] | None:
+    """(contact id, channel) of a contact's unsubscribe token, or None (bad, tampered or another kind's token)."""
+    contact_id, _, channel = _unsign(token, CONTACT_UNSUBSCRIBE).partition(".")
+    return (int(contact_id), channel) if contact_id.isdigit() and channel in ("email", "sms", "whatsapp") else None
+
+
 def read_recipient_token(token: str, salt: str) -> int | None:
     """The recipient id `token` was signed for with `salt`, or None (bad, tampered or another kind's token)."""
-    if len(token) > 100:
-        return None
-    try:
-        value = _signer(salt).unsign(token)
-    except signing.BadSignature:
-        return None
+    value = _unsign(token, salt)
     return int(value) if value.isdigit() else None
 
 
@@ -134,6 +151,12 @@ def _url(name: str, token: str) -> str:
 
 def unsubscribe_url(recipient_id: int) -> str:
     return _url("campaigns:unsubscribe", recipient_token(recipient_id, UNSUBSCRIBE))
+
+
+def contact_unsubscribe_url(contact_id: int, channel: str) -> str:
+    """The unsubscribe link of a message the send API renders from a template for one of the tenant's contacts
+    (no campaign recipient behind it): the same page, naming the contact and the channel."""
+    return _url("campaigns:unsubscribe", contact_token(contact_id, channel))
 
 
 def open_url(recipient_id: int) -> str:
