@@ -5,9 +5,13 @@ and messaging.services'; this module only chooses the data and shapes the item."
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from campaigns import services as templates
@@ -18,6 +22,12 @@ from contacts.selectors import contact_data, custom_field_names, get_contact
 from messaging.items import Item
 from panel.template_forms import SAMPLE
 from xsender.errors import FieldError, NotFound, ValidationFailed
+from xsender.redis import get_redis
+
+logger = logging.getLogger(__name__)
+# A preview's HTML part is shown from its own URL (template_preview_html) with a policy that lets an email's inline
+# styles and images render; it waits in Redis for the page to load it, for its owner only.
+PREVIEW_TTL = 3600
 
 
 @dataclass
@@ -25,6 +35,7 @@ class Preview:
     rendered: Rendered | None = None
     errors: list[FieldError] = field(default_factory=list)
     contact: str = ""  # whose data: a contact's label, or "sample data"
+    html_token: str = ""  # where the HTML part waits (stash_html); "" = shown inline (srcdoc) instead
 
     @property
     def whatsapp_json(self) -> str:
@@ -46,8 +57,35 @@ def preview_data(owner: User, contact_id: str) -> tuple[dict[str, Any], str]:
     return {**SAMPLE, "custom": {name: f"[{name}]" for name in names.values()}}, "sample data"
 
 
+def _key(token: str) -> str:
+    return f"xsender:panel:preview:{token}"
+
+
+def stash_html(owner_id: int, html: str) -> str:
+    """Keeps a preview's HTML part for its owner for PREVIEW_TTL seconds; returns the token that names it, or ""
+    when Redis is unreachable (the page then shows the part inline, under the panel's own policy)."""
+    token = secrets.token_urlsafe(24)
+    try:
+        get_redis().set(_key(token), json.dumps({"owner": owner_id, "html": html}), ex=PREVIEW_TTL)
+    except RedisError as exc:
+        logger.warning("Could not keep a template preview (%s); shown inline.", type(exc).__name__)
+        return ""
+    return token
+
+
+def stashed_html(owner_id: int, token: str) -> str | None:
+    """The HTML part `stash_html` kept under `token` for `owner_id`; None when gone, unknown or another's."""
+    if not 0 < len(token) <= 64:
+        return None
+    raw = get_redis().get(_key(token))
+    kept = json.loads(raw) if raw else None
+    return kept["html"] if kept and kept.get("owner") == owner_id else None
+
+
 def saved_preview(template: Template, data: dict[str, Any], whose: str) -> Preview:
-    return Preview(rendered=templates.preview_template(template=template, data=data), contact=whose)
+    rendered = templates.preview_template(template=template, data=data)
+    token = stash_html(template.owner_id, rendered.html) if rendered.html else ""
+    return Preview(rendered=rendered, contact=whose, html_token=token)
 
 
 def typed_preview(

@@ -81,6 +81,7 @@ urlpatterns = [
     path("templates/", templates.template_list, name="templates"),
     path("templates/new/", templates.add_template, name="add-template"),
     path("templates/preview/", templates.template_preview, name="template-preview"),
+    path("templates/preview/<str:token>/", templates.template_preview_html, name="template-preview-html"),
     path("templates/<str:public_id>/", templates.edit_template, name="edit-template"),
     path("templates/<str:public_id>/delete/", templates.delete_template, name="delete-template"),
     path("templates/<str:public_id>/test/", templates.test_template, name="test-template"),

@@ -12,11 +12,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from csp.decorators import csp
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from campaigns import services
@@ -27,7 +29,7 @@ from messaging.services import accept_messages
 from panel.access import tenant_required
 from panel.pages import delete_page
 from panel.template_forms import CHANNEL_HINTS, CHANNELS, PreviewWithForm, TemplateForm, TestSendForm, contact_choices
-from panel.template_preview import Preview, preview_data, saved_preview, test_item, typed_preview
+from panel.template_preview import Preview, preview_data, saved_preview, stashed_html, test_item, typed_preview
 from xsender.errors import DomainError, NotFound
 
 
@@ -113,6 +115,31 @@ def _context(
     title = f"Template “{template.name}”" if template else f"New {CHANNELS[channel]} template"
     return {"form": form, "with_form": with_form, "preview": preview, "test_form": test_form, "template": template,
             "channel": channel, "channel_label": CHANNELS[channel], "title": title, "sent_uid": sent_uid}  # fmt: skip
+
+
+# The preview's HTML part, in its sandboxed iframe: the email's own inline styles and images render (the panel's
+# policy allows neither), and still no script, no form, no plugin, no frame outside the panel.
+PREVIEW_POLICY = {
+    "default-src": ["'none'"], "style-src": ["'unsafe-inline'", "https:"], "img-src": ["https:", "http:", "data:"],
+    "font-src": ["https:", "data:"], "frame-ancestors": ["'self'"], "base-uri": ["'none'"], "form-action": ["'none'"],
+    "sandbox": [True],
+}  # fmt: skip
+
+
+@tenant_required
+@require_GET
+@xframe_options_sameorigin
+@csp(PREVIEW_POLICY)
+def template_preview_html(request: HttpRequest, token: str) -> HttpResponse:
+    """The HTML part of a preview this tenant just made (panel.template_preview.stash_html), for its iframe; 404
+    once it has expired or for anyone else's."""
+    html = stashed_html(request.user.pk, token)
+    if html is None:
+        return HttpResponse("This preview has expired: preview again.", status=404, content_type="text/plain")
+    response = HttpResponse(html, content_type="text/html; charset=utf-8")
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @tenant_required

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import CreditAccount
@@ -18,6 +19,7 @@ from contacts import services as contacts
 from messaging.models import Message
 from tests.messaging.conftest import make_gateway
 from tests.panel.conftest import signed_in
+from tests.system.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|<style|\sstyle\s*=", re.I)
@@ -164,11 +166,39 @@ def test_a_contacts_script_is_escaped_in_the_preview(alice, panel):
     assert "<script>alert" not in html and "Hello &lt;script&gt;alert(1)&lt;/script&gt;</pre>" in html
 
 
-def test_the_html_preview_is_in_an_iframe_sandboxed_without_scripts(alice, panel):
-    template = email_template(alice, html="<p>Hello</p><script>alert(1)</script>")
+def _frame(panel, template: Template) -> str:
     html = panel.get(f"/templates/{template.public_id}/", secure=True).content.decode()
-    frame = re.search(r"<iframe[^>]*>", html).group(0)
+    return re.search(r"<iframe[^>]*>", html).group(0)
+
+
+def test_the_html_preview_is_in_an_iframe_sandboxed_without_scripts_from_its_own_url(alice, panel):
+    template = email_template(alice, html='<p style="color: red">Hello</p><script>alert(1)</script>')
+    frame = _frame(panel, template)
     assert 'sandbox=""' in frame and "allow-scripts" not in frame and "allow-same-origin" not in frame
+    src = re.search(r'src="(/templates/preview/[^"/]+/)"', frame).group(1)
+    part = panel.get(src, secure=True)
+    assert part.status_code == 200 and part["Content-Type"] == "text/html; charset=utf-8"
+    assert part.content.decode() == '<p style="color: red">Hello</p><script>alert(1)</script>'
+    policy = part["Content-Security-Policy"]
+    # The email's inline styles and images render; no script, form, plugin or frame outside the panel.
+    assert "default-src 'none'" in policy and "style-src 'unsafe-inline' https:" in policy and "sandbox" in policy
+    assert "script-src" not in policy and "frame-ancestors 'self'" in policy and "form-action 'none'" in policy
+    assert part["X-Frame-Options"] == "SAMEORIGIN" and part["Cache-Control"] == "no-store, private"
+
+
+def test_a_preview_part_is_its_owners_only_and_expires(alice, bob, panel):
+    src = re.search(r'src="([^"]+)"', _frame(panel, email_template(alice))).group(1)
+    assert signed_in(bob.user).get(src, secure=True).status_code == 404  # another tenant
+    assert Client().get(src, secure=True).status_code == 302  # signed out: to the sign-in page
+    assert panel.get("/templates/preview/" + "x" * 32 + "/", secure=True).status_code == 404  # unknown or expired
+    assert panel.get("/templates/preview/" + "x" * 65 + "/", secure=True).status_code == 404
+
+
+def test_without_redis_the_html_part_is_shown_inline(alice, panel, settings):
+    template = email_template(alice, html="<p>Hello</p><script>alert(1)</script>")
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    frame = _frame(panel, template)
+    assert 'sandbox=""' in frame and "allow-scripts" not in frame
     assert 'srcdoc="&lt;p&gt;Hello&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in frame
 
 
