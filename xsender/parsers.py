@@ -1,7 +1,9 @@
-"""The JSON parser of every API view: a bounded nesting depth, and every parse failure a 400."""
+"""The JSON parser of every API view: a bounded nesting depth, text only, and every parse failure a 400."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -9,6 +11,10 @@ from rest_framework.parsers import JSONParser
 
 # Our deepest legitimate bodies (a send with attachments, a provider's webhook) nest under 10 levels.
 MAX_DEPTH = 32
+# JSON may escape a UTF-16 surrogate alone ("\ud800"): Python decodes it to a str that no UTF-8 encoder (PostgreSQL,
+# the SMTP and HTTP clients) accepts. A pair is one character once decoded; what is left in this range is alone.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -23,20 +29,40 @@ def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def lone_surrogate(value: Any) -> bool:
+    """Whether a string of `value` (keys included) holds a UTF-16 surrogate that is not part of a pair."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is str:
+            if _SURROGATE.search(item):
+                return True
+        elif type(item) is dict:
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif type(item) is list:
+            pending.extend(item)
+    return False
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSONParser, refusing bodies nested deeper than MAX_DEPTH.
 
     Python's decoder recurses per level and raises RecursionError (not ValueError) on very deep input, which
-    DRF does not catch: a 100,000-deep body was a 500. Both cases are a ParseError now, which each dialect's
-    exception handler renders as its 400.
+    DRF does not catch: a 100,000-deep body was a 500. A string escaping a lone UTF-16 surrogate is not text
+    and failed wherever it was written (a 500). Each is a ParseError now, which each dialect's exception handler
+    renders as its 400. The strings are searched only when the raw body holds such an escape (one scan in C).
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
         too_deep = f"JSON parse error - the body nests deeper than {MAX_DEPTH} levels."
+        body = stream.read() if stream is not None else b""
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError(too_deep) from None
         if depth_exceeds(data):
             raise ParseError(too_deep)
+        if _SURROGATE_ESCAPE.search(body) and lone_surrogate(data):
+            raise ParseError("JSON parse error - a string holds an unpaired UTF-16 surrogate (\\ud800-\\udfff).")
         return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gateways.services import add_gateway
@@ -35,3 +37,30 @@ def test_an_ordinary_send_still_parses(api, alice):
     add_gateway(owner=alice.user, channel="sms", provider="console", identifier="sms", is_default=True)
     response = api.post("/api/sms/send", {"contact": [{"number": "+15555550100", "body": "Hi"}]}, format="json")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "escaped"),
+    [("body", "x\\ud800y"), ("body", "\\udfff"), ("number", "\\ud83d"), ("body", "\\ude00\\ud83d")],
+)
+def test_a_lone_utf16_surrogate_is_a_400_and_nothing_is_sent(api, alice, field, escaped):
+    """JSON may escape half of a surrogate pair; decoded, it is not text (no UTF-8 encoder takes it): it was a 500
+    from the database or the SMS segment count."""
+    from messaging.models import Message
+
+    add_gateway(owner=alice.user, channel="sms", provider="console", identifier="sms", is_default=True)
+    item = {"number": "+15555550100", "body": "Hi"} | {field: "@"}
+    body = json.dumps({"contact": [item]}).replace('"@"', f'"{escaped}"')
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["success"] is False and "unpaired UTF-16 surrogate" in response.json()["message"]
+    assert not Message.objects.exists()
+
+
+def test_an_escaped_surrogate_pair_is_one_character_and_sends(api, alice):
+    from messaging.models import Message
+
+    add_gateway(owner=alice.user, channel="sms", provider="console", identifier="sms", is_default=True)
+    response = post_raw(api, '{"contact": [{"number": "+15555550100", "body": "Hi \\ud83d\\ude00 \\\\ud800"}]}')
+    assert response.status_code == 200, response.content
+    assert Message.objects.get().body == "Hi \U0001f600 \\ud800"  # the pair, and an escaped backslash's text

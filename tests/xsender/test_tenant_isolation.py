@@ -24,6 +24,7 @@ from contacts.models import Contact, ContactList, CustomField, ImportJob, Segmen
 from devices import services as devices
 from gateways.models import Gateway
 from messaging.models import Message
+from panel.template_preview import stash_html
 from tests.conftest import Tenant, https_client
 from tests.messaging.conftest import make_gateway
 from webhooks.models import Delivery, Endpoint
@@ -68,6 +69,7 @@ def world(alice: Tenant, bob: Tenant) -> dict[str, Any]:
         **_alice_webhook(alice),
         **_alice_audience(alice),
         "sender": _alice_sender(alice),
+        "preview": stash_html(alice.user.pk, "<p>alice's template</p>"),
     }
 
 
@@ -200,6 +202,8 @@ OBJECTS |= {
 }
 # A test send of alice's template: bob's gateway and credit would be used, so it must be a 404 and send nothing.
 OBJECTS["panel:test-template"] = (as_bob_in_the_panel, lambda w: {"public_id": w["template"].public_id}, ("post",))
+# The HTML part of a preview alice just made, kept for her under a random token.
+OBJECTS["panel:template-preview-html"] = (as_bob_in_the_panel, lambda w: {"token": w["preview"]}, ("get",))
 NOT_OBJECTS = {"django_rq", "schema", "api-docs"}  # staff tools and documentation: no tenant objects
 # A password-reset link names an account by its signed token, not by an id a tenant could swap; a wrong or spent
 # token is refused (tests/panel/test_password_reset.py).
