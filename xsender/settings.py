@@ -41,6 +41,9 @@ if not XSENDER_ENCRYPTION_KEY and not DEBUG:
     )
 XSENDER_BASE_URL = env.str("XSENDER_BASE_URL", default="http://127.0.0.1:8000")
 XSENDER_MAX_BODY_BYTES = env.int("XSENDER_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Django reads bodies up to this size (its own default, 2.5 MB, made a 1,000-recipient send of HTML emails a 500);
+# the API edge refuses larger ones first, with a 413 in the dialect's envelope.
+DATA_UPLOAD_MAX_MEMORY_SIZE = XSENDER_MAX_BODY_BYTES
 XSENDER_MAX_RECIPIENTS = env.int("XSENDER_MAX_RECIPIENTS", default=1000)
 XSENDER_DEFAULT_RATE_LIMIT = env.int("XSENDER_DEFAULT_RATE_LIMIT", default=60)
 # Per minute; 0 turns a limit off (docs/configuration.md says why each default is safe for real phones).

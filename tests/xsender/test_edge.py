@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import override_settings
 from django.urls import path
@@ -126,6 +128,30 @@ def test_unknown_api_path_is_a_json_404(api):
 @override_settings(XSENDER_MAX_BODY_BYTES=100)
 def test_oversized_body_is_refused(api):
     response = api.post("/api/email/send", {"contact": [{"message": "x" * 200}]}, format="json")
+    assert response.status_code == 413
+    envelope_error(response)
+
+
+def test_a_bulk_send_of_several_megabytes_is_accepted(api, alice):
+    """Up to XSENDER_MAX_BODY_BYTES (10 MB): Django's own 2.5 MB limit made such a body a 500."""
+    from accounts.services import add_credits
+    from gateways.services import add_gateway
+    from messaging.models import Message
+
+    add_gateway(owner=alice.user, channel="email", provider="console", identifier="mail", is_default=True)
+    add_credits(user=alice.user, channel="email", amount=1000)
+    html = "<p>" + "Spring sale. " * 300 + "</p>"  # ~4 kB, as an HTML email is
+    items = [{"email": f"r{i}@example.com", "subject": "Sale", "message": html} for i in range(1000)]
+    body = json.dumps({"contact": items})
+    assert 3_000_000 < len(body) < 10 * 1024 * 1024
+    response = api.post("/api/email/send", body, content_type="application/json")
+    assert response.status_code == 200, response.content[:200]
+    assert Message.objects.count() == 1000
+
+
+def test_a_body_over_the_limit_is_a_413_before_it_is_read(api):
+    body = json.dumps({"contact": [{"email": "a@example.com", "subject": "x", "message": "x" * (10 * 1024 * 1024)}]})
+    response = api.post("/api/email/send", body, content_type="application/json")
     assert response.status_code == 413
     envelope_error(response)
 
