@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection
 
 from gateways.backends.base import ProviderEvent
+from xsender.parsers import storable
 
 # One VALUES row of scalar parameters per event: PostgreSQL parses them faster than an array per column, and a
 # request of one event (most providers' shape) is one prepared statement.
@@ -56,20 +57,11 @@ def enqueue(
 
 
 def _json(detail: Any) -> str:
-    """`detail` as JSON PostgreSQL takes: a NUL character (which jsonb refuses) is dropped from every string, so
-    that one odd provider field can never stop the event, nor later its gateway's queue."""
+    """`detail` as JSON PostgreSQL takes: a NUL or lone surrogate (which jsonb refuses) is replaced in every string
+    (xsender.parsers.storable; the receiver did so already), so that one odd provider field can never stop the
+    event, nor later its gateway's queue."""
     text = json.dumps(detail, default=str)
-    return json.dumps(_without_nul(detail), default=str) if "\\u0000" in text else text
-
-
-def _without_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    return value
+    return json.dumps(storable(detail), default=str) if "\\u0000" in text or "\\ud" in text else text
 
 
 @dataclass

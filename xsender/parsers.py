@@ -45,6 +45,23 @@ def lone_surrogate(value: Any) -> bool:
     return False
 
 
+def storable(value: Any) -> Any:
+    """`value` (strings, lists, dicts, anything else as it is) with what no text column or jsonb value takes
+    replaced: NUL dropped, a lone UTF-16 surrogate made U+FFFD. For data we must keep whatever a provider sent
+    (its signed webhooks), where refusing would only make it send the same again."""
+    if type(value) is str:
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if type(value) is dict:
+        return {storable(k): storable(v) for k, v in value.items()}
+    if type(value) is list:
+        return [storable(v) for v in value]
+    if type(value) is tuple:
+        return tuple(storable(v) for v in value)
+    return value
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSONParser, refusing bodies nested deeper than MAX_DEPTH.
 

@@ -149,6 +149,44 @@ def test_the_verify_challenge_is_answered_with_the_right_token_only(alice, admin
     assert wrong.status_code == 403
 
 
+def _cloud_post(gateway, value: dict) -> object:
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "messages", "value": value}]}]}).encode()  # fmt: skip
+    signature = "sha256=" + hmac.new(b"test_app_secret", body, hashlib.sha256).hexdigest()
+    with applying():
+        return post(
+            f"/api/webhook/whatsapp/cloud/{gateway.uid}", body, "application/json", {"X-Hub-Signature-256": signature}
+        )
+
+
+def test_a_nul_or_lone_surrogate_in_a_signed_batch_is_replaced_and_every_status_applies(alice):
+    """Neither fits a text column or jsonb: the request was a 500 and Meta retried the whole batch for ever."""
+    gateway = cloud_gateway(alice.user)
+    first, second = (sent_message(gateway, "+972987654321", f"wamid.odd{i}") for i in (1, 2))
+    statuses = [
+        {"id": "wamid.odd1", "status": "failed", "timestamp": "1689380458", "recipient_id": "972987654321",
+         "errors": [{"code": 131026, "title": "Bad\u0000 \ud800title"}]},
+        {"id": "wamid.odd2", "status": "delivered", "timestamp": "1689380458", "recipient_id": "972987654321"},
+    ]  # fmt: skip
+    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1122334455667"}, "statuses": statuses}
+    response = _cloud_post(gateway, value)
+    assert response.status_code == 200, response.content
+    assert Message.objects.get(pk=second.pk).status == Status.DELIVERED
+    failed = Message.objects.get(pk=first.pk)
+    assert failed.status == Status.FAILED and failed.error == "131026: Bad \ufffdtitle"
+
+
+def test_a_customers_message_with_a_nul_or_lone_surrogate_is_stored_with_them_replaced(alice):
+    from tracking.models import InboundMessage
+
+    gateway = cloud_gateway(alice.user)
+    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "1122334455667"},
+             "messages": [{"from": "972987654321", "id": "wamid.in2", "timestamp": "1689380458", "type": "text",
+                           "text": {"body": "Hi\x00 there \udc00!"}}]}  # fmt: skip
+    assert _cloud_post(gateway, value).status_code == 200
+    assert InboundMessage.objects.for_tenant(alice.user).get().body == "Hi there \ufffd!"
+
+
 def test_a_customers_whatsapp_message_is_stored_and_published(alice):
     from tracking.models import InboundMessage
     from xsender import events
