@@ -74,12 +74,16 @@ def receive(request: HttpRequest, kind: str, provider: str, gateway_uid: uuid.UU
     if request.method == "GET":
         answer = target.challenge(request)
         return HttpResponse(answer, content_type="text/plain") if answer is not None else HttpResponse(status=403)
-    verified = target.verify(request)
+    try:
+        verified = target.verify(request)
+    except (ValueError, TypeError, OverflowError) as exc:  # a credential no verifier can read (a lone surrogate …)
+        logger.info("Unverifiable %s/%s webhook (%s).", kind, provider, type(exc).__name__)
+        verified = None
     if verified is None:
         return WEBHOOKS.error_response(UNVERIFIED, 401)
     try:
         events = target.parse(request)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:  # OverflowError: a time past 9999
         logger.info("Unreadable %s/%s webhook body (%s).", kind, provider, type(exc).__name__)
         return WEBHOOKS.error_response("The body cannot be read as this provider's events.", 400)
     # A provider's NUL or lone surrogate (in any field, any depth) would make the database refuse the whole

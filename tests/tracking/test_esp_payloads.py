@@ -149,3 +149,28 @@ def test_an_sns_subscription_is_confirmed_through_its_subscribe_url(alice, sns):
     assert [r.query.get("Action") for r in sns.server.requests if not r.path.endswith(".pem")] == [
         ["ConfirmSubscription"]
     ]
+
+
+def test_a_credential_no_verifier_can_read_is_a_401_not_a_500(alice):
+    """Mailgun's signature fields carrying a lone surrogate: anymail's check raised (a 500 anyone could cause)."""
+    data = sample("esp/mailgun_delivered")
+    gateway = esp_gateway(alice.user, "mailgun", data)
+    message = expected_message(data, gateway)
+    data["body"]["signature"]["token"] = "\ud800" + data["body"]["signature"]["token"]
+    data.pop("raw_body", None)
+    response = deliver(data, json.dumps(data["body"]).encode(), f"/api/webhook/email/mailgun/{gateway.uid}")
+    assert response.status_code == 401
+    assert Message.objects.get(pk=message.pk).status == Status.SENT and not MessageEvent.objects.exists()
+
+
+def test_an_event_time_no_calendar_holds_is_a_400_not_a_500(alice):
+    """SendGrid signs nothing here (basic auth): its event with an impossible epoch failed in the parse."""
+    data = sample("esp/sendgrid_delivered")
+    gateway = esp_gateway(alice.user, "sendgrid", data)
+    message = expected_message(data, gateway)
+    data["body"][0]["timestamp"] = 10**30
+    data.pop("raw_body", None)
+    response = deliver(data, json.dumps(data["body"]).encode(), f"/api/webhook/email/sendgrid/{gateway.uid}")
+    assert response.status_code == 400
+    assert "cannot be read" in response.json()["message"]
+    assert Message.objects.get(pk=message.pk).status == Status.SENT
