@@ -214,6 +214,9 @@ class PlanInput:
     duration_days: int = 0
 
 
+MAX_PLAN_NUMBER = 2_147_483_647  # the plan's integer columns
+
+
 def create_plan(*, data: PlanInput) -> Plan:
     errors = []
     for channel in CHANNELS:
@@ -221,6 +224,9 @@ def create_plan(*, data: PlanInput) -> Plan:
             errors.append({"field": f"{channel}_credits", "message": "Credits must be -1 (unlimited) or more."})
     if data.rate_limit_per_minute < 1:
         errors.append({"field": "rate_limit", "message": "Rate limit must be at least 1 request per minute."})
+    for field in (*(f"{channel}_credits" for channel in CHANNELS), "rate_limit_per_minute", "duration_days"):
+        if getattr(data, field) > MAX_PLAN_NUMBER:
+            errors.append({"field": field, "message": f"At most {MAX_PLAN_NUMBER:,} (use -1 for unlimited credits)."})
     if not data.slug or not data.slug.replace("-", "").replace("_", "").isalnum():
         errors.append({"field": "slug", "message": "Slug may hold only letters, digits, '-' and '_'."})
     if Plan.objects.filter(slug=data.slug).exists():

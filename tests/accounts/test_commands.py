@@ -45,6 +45,17 @@ def test_plan_create_prints_the_plan():
     assert (data["slug"], data["email_credits"], data["sms_credits"], data["rate_limit"]) == ("pro", 500, -1, 120)
 
 
+@pytest.mark.parametrize(
+    "option", ["--email-credits", "--sms-credits", "--whatsapp-credits", "--rate-limit", "--duration-days"]
+)
+@pytest.mark.parametrize("value", ["2147483648", "99999999999999999999"])
+def test_plan_create_refuses_a_number_past_the_columns_range(option, value):
+    """It was a database error (or psycopg's OverflowError) and a traceback."""
+    with pytest.raises(CommandError, match="At most 2,147,483,647"):
+        call_command("xsender:plan:create", "big", "--name", "Big", option, value)
+    assert not Plan.objects.filter(slug="big").exists()
+
+
 def test_user_create_with_plan_prints_a_working_key(plan):
     data = run("xsender:user:create", "carol@example.com", "--name", "Carol", "--plan", "starter")
     assert set(data) == {"id", "email", "plan", "api_key"}
