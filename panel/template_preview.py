@@ -57,16 +57,37 @@ def preview_data(owner: User, contact_id: str) -> tuple[dict[str, Any], str]:
     return {**SAMPLE, "custom": {name: f"[{name}]" for name in names.values()}}, "sample data"
 
 
-def _key(token: str) -> str:
-    return f"xsender:panel:preview:{token}"
+# One hash of previews per tenant, newest tokens first in a list beside it: the oldest beyond PREVIEW_KEEP are
+# dropped, so a tenant previewing in a loop holds at most PREVIEW_KEEP × PREVIEW_MAX_BYTES of Redis.
+_STASH = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+local dropped = redis.call('LRANGE', KEYS[2], tonumber(ARGV[3]), -1)
+if #dropped > 0 then
+  redis.call('HDEL', KEYS[1], unpack(dropped))
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+"""
+PREVIEW_KEEP = 4  # a tenant's previews kept at once (several tabs)
+PREVIEW_MAX_BYTES = 2 * 1024 * 1024  # a larger HTML part is shown inline
+
+
+def _keys(owner_id: int) -> list[str]:
+    return [f"xsender:panel:previews:{owner_id}", f"xsender:panel:previews:{owner_id}:order"]
 
 
 def stash_html(owner_id: int, html: str) -> str:
-    """Keeps a preview's HTML part for its owner for PREVIEW_TTL seconds; returns the token that names it, or ""
-    when Redis is unreachable (the page then shows the part inline, under the panel's own policy)."""
+    """Keeps a preview's HTML part for its owner for PREVIEW_TTL seconds (with at most PREVIEW_KEEP - 1 others of
+    theirs); returns the token that names it, or "" when the part is larger than PREVIEW_MAX_BYTES or Redis is
+    unreachable (the page then shows the part inline, under the panel's own policy)."""
+    if len(html) > PREVIEW_MAX_BYTES // 4 and len(html.encode()) > PREVIEW_MAX_BYTES:
+        return ""
     token = secrets.token_urlsafe(24)
     try:
-        get_redis().set(_key(token), json.dumps({"owner": owner_id, "html": html}), ex=PREVIEW_TTL)
+        client = get_redis()
+        client.register_script(_STASH)(keys=_keys(owner_id), args=[token, html, PREVIEW_KEEP, PREVIEW_TTL])
     except RedisError as exc:
         logger.warning("Could not keep a template preview (%s); shown inline.", type(exc).__name__)
         return ""
@@ -77,9 +98,8 @@ def stashed_html(owner_id: int, token: str) -> str | None:
     """The HTML part `stash_html` kept under `token` for `owner_id`; None when gone, unknown or another's."""
     if not 0 < len(token) <= 64:
         return None
-    raw = get_redis().get(_key(token))
-    kept = json.loads(raw) if raw else None
-    return kept["html"] if kept and kept.get("owner") == owner_id else None
+    kept = get_redis().hget(_keys(owner_id)[0], token)
+    return kept.decode() if isinstance(kept, bytes) else kept
 
 
 def saved_preview(template: Template, data: dict[str, Any], whose: str) -> Preview:

@@ -194,6 +194,20 @@ def test_a_preview_part_is_its_owners_only_and_expires(alice, bob, panel):
     assert panel.get("/templates/preview/" + "x" * 65 + "/", secure=True).status_code == 404
 
 
+def test_a_tenant_holds_at_most_four_previews_and_none_larger_than_2_mb(alice, bob, panel):
+    """Previewing in a loop cannot fill Redis: the oldest of a tenant's previews go, and a huge part stays inline."""
+    from panel.template_preview import PREVIEW_MAX_BYTES, stash_html
+
+    tokens = [stash_html(alice.user.pk, f"<p>preview {i}</p>") for i in range(6)]
+    bobs = stash_html(bob.user.pk, "<p>bob</p>")  # another tenant's previews are counted apart
+    answers = [panel.get(f"/templates/preview/{t}/", secure=True) for t in tokens]
+    assert [a.status_code for a in answers] == [404, 404, 200, 200, 200, 200]
+    assert answers[-1].content == b"<p>preview 5</p>"
+    assert signed_in(bob.user).get(f"/templates/preview/{bobs}/", secure=True).content == b"<p>bob</p>"
+    assert stash_html(alice.user.pk, "x" * (PREVIEW_MAX_BYTES + 1)) == ""
+    assert panel.get(f"/templates/preview/{tokens[-1]}/", secure=True).status_code == 200  # kept: nothing stored
+
+
 def test_without_redis_the_html_part_is_shown_inline(alice, panel, settings):
     template = email_template(alice, html="<p>Hello</p><script>alert(1)</script>")
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
