@@ -18,6 +18,7 @@ from accounts.models import User
 from campaigns.models import Campaign
 from messaging.models import Status
 from xsender.errors import NotFound
+from xsender.spreadsheet import spreadsheet_safe
 
 HOURLY = timedelta(hours=48)  # the timeline is per hour for this long after the start, then per day
 LINKS_SHOWN = 100
@@ -256,11 +257,19 @@ class _Echo:
         return value
 
 
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return spreadsheet_safe(value) if isinstance(value, str) else value
+
+
 def csv_lines(rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """Each row as one CSV line (datetimes in ISO 8601, None as empty)."""
+    """Each row as one CSV line (datetimes in ISO 8601, None as empty, texts a spreadsheet would run quoted)."""
     writer = csv.writer(_Echo())
     for row in rows:
-        yield writer.writerow(["" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row])
+        yield writer.writerow([_cell(v) for v in row])
 
 
 def report_rows(report: CampaignReport) -> Iterator[tuple[Any, ...]]:

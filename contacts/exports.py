@@ -15,6 +15,7 @@ from accounts.models import User
 from contacts.models import STATUS_FIELDS, Contact
 from contacts.segments import segment_q
 from contacts.selectors import ContactFilter, custom_field_names, get_segment, matching_contacts
+from xsender.spreadsheet import spreadsheet_safe
 
 CHUNK = 2_000
 EVERYONE = ContactFilter()
@@ -64,9 +65,13 @@ def export_csv(*, owner: User, wanted: ContactFilter = EVERYONE, segment_id: str
         chunk = list(page[:CHUNK])
         for c in chunk:
             yield writer.writerow(
-                [c.public_id, c.email, c.phone, c.first_name, c.last_name, c.company, c.time_zone]
+                [
+                    c.public_id,
+                    *(_cell(v) for v in (c.email, c.phone, c.first_name, c.last_name, c.company)),
+                    c.time_zone,
+                ]
                 + [c.status_for(channel) for channel in STATUS_FIELDS]
-                + [c.list_names or "", c.tag_names or "", c.created_at.isoformat()]
+                + [_cell(c.list_names), _cell(c.tag_names), c.created_at.isoformat()]
                 + [_cell(c.custom.get(key)) for key in names]
             )
         if len(chunk) < CHUNK:
@@ -79,4 +84,4 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return spreadsheet_safe(str(value))

@@ -43,6 +43,7 @@ from contacts import values
 from contacts.models import CustomField, ImportJob
 from xsender.errors import ValidationFailed
 from xsender.public_ids import ALPHABET, LENGTH
+from xsender.spreadsheet import from_spreadsheet
 
 logger = logging.getLogger(__name__)
 MAX_ROWS = 1_000_000
@@ -221,7 +222,7 @@ def parse_row(cells: list[str], plan: list[tuple[int, str]], fields: dict[str, C
     """The row's values by target, checked; _Skip with the reason for a row that cannot be imported."""
     row: dict[str, Any] = {"email": "", "phone": "", "names": {}, "custom": {}}
     for index, target in plan:
-        cell = cells[index].strip() if index < len(cells) else ""
+        cell = from_spreadsheet(cells[index].strip()) if index < len(cells) else ""  # our export's quote off
         if not cell:
             continue
         try:

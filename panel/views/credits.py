@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -18,8 +17,8 @@ from accounts.models import CHANNELS, UNLIMITED, Channel, CreditAccount, User
 from accounts.selectors import LedgerCursor, LedgerFilter, ledger_page, ledger_rows
 from panel.access import tenant_required
 from panel.account_forms import LedgerFilterForm
+from xsender.spreadsheet import spreadsheet_safe
 
-NUMBER = re.compile(r"^[+-]?[0-9][0-9 .]*$")
 PAGE_SIZE = 50
 EXPORT_CHUNK = 5000
 EXPORT_COLUMNS = ("created_at", "channel", "delta", "reason", "note", "message_uid")
@@ -99,11 +98,3 @@ def _csv_lines(user: User, wanted: LedgerFilter) -> Iterator[str]:
         if len(rows) < EXPORT_CHUNK:
             return
         after = LedgerCursor(rows[-1]["created_at"], rows[-1]["id"])
-
-
-def spreadsheet_safe(value: str) -> str:
-    """The History export's rule (messaging.selectors): a text a spreadsheet would run as a formula (=, @, tab, CR,
-    or + / - not starting a number) gets a leading quote."""
-    if value and (value[0] in "=@\t\r" or (value[0] in "+-" and not NUMBER.match(value))):
-        return "'" + value
-    return value

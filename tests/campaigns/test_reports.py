@@ -199,3 +199,11 @@ def test_the_report_of_a_draft_is_empty(campaign, alice):
     assert result.counts["targeted"] == 0
     assert result.rates["open_rate"] is None
     assert result.timeline == [] and timezone.now() >= campaign.created_at
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted():
+    """A provider's error text or a tenant's link can start with =, @, + or -: quoted (CSV injection)."""
+    from campaigns.reports import csv_lines
+
+    lines = list(csv_lines([('=HYPERLINK("x")', "@x", "+1 555 0100", 3, None)]))
+    assert lines == ['\'=HYPERLINK(""x"")",\'@x,+1 555 0100,3,\r\n'.replace("'=HYPERLINK", "\"'=HYPERLINK")]

