@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as accounts
 from accounts.models import Plan, User
+from tests.fakes.smtp import SmtpSink
 from xsender.redis import get_redis
 
 
@@ -118,3 +119,10 @@ def admin_client(operator) -> Client:
     response = login(client, *operator)
     assert response.status_code == 302
     return client
+
+
+@pytest.fixture
+def sink():
+    """A real SMTP server (aiosmtpd) on loopback: what the SMTP gateways send arrives there."""
+    with SmtpSink() as server:
+        yield server

@@ -18,6 +18,7 @@ from tests.campaigns.conftest import Audience, campaign_messages, make_gateway
 from tests.fakes import providers
 from tests.fakes.http import FakeServer
 from tests.fakes.smtp import SmtpSink
+from tests.messaging.conftest import smtp_gateway
 from xsender.errors import GatewayNotFound
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.campaigns.urls")]
@@ -27,16 +28,9 @@ TEXT = "Hi {{ first_name }}, our spring sale is on."
 
 
 @pytest.fixture
-def sink():
-    with SmtpSink() as server:
-        yield server
-
-
-@pytest.fixture
 def smtp(alice, sink):
     add_credits(user=alice.user, channel="email", amount=1000)
-    config = {"host": "127.0.0.1", "port": sink.port, "use_tls": False, "from_email": "bounces@mail.example.net"}
-    return make_gateway(alice.user, "email", "mail", provider="smtp", config=config, is_default=True)
+    return smtp_gateway(alice.user, sink)
 
 
 @pytest.fixture

@@ -17,18 +17,11 @@ from contacts.models import Contact
 from messaging.models import Message, Status
 from messaging.services import add_suppressions
 from tests.campaigns.conftest import make_gateway
-from tests.fakes.smtp import SmtpSink
 from tests.system.conftest import wait_until
 
 pytestmark = pytest.mark.system
 
 CONTACTS = 3000  # list A: 0..1999, list B: 1000..2999, the first 100 of the overlap suppressed
-
-
-@pytest.fixture
-def sink():
-    with SmtpSink() as running:
-        yield running
 
 
 def audience(owner) -> tuple[set[str], list[str]]:

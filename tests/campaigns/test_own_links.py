@@ -16,8 +16,9 @@ from campaigns.services import create_campaign, create_template
 from contacts.models import Contact
 from messaging import delivery
 from messaging.models import Message, MessageEvent, Status, Suppression
-from tests.campaigns.conftest import Audience, campaign_messages, make_gateway
+from tests.campaigns.conftest import Audience, campaign_messages
 from tests.fakes.smtp import SmtpSink
+from tests.messaging.conftest import smtp_gateway
 from xsender import events as platform
 
 pytestmark = pytest.mark.django_db
@@ -30,16 +31,9 @@ HTML = (
 
 
 @pytest.fixture
-def sink():
-    with SmtpSink() as server:
-        yield server
-
-
-@pytest.fixture
 def smtp(alice, sink):
     add_credits(user=alice.user, channel="email", amount=1000)
-    config = {"host": "127.0.0.1", "port": sink.port, "use_tls": False, "from_email": "news@example.com"}
-    return make_gateway(alice.user, "email", "mail", provider="smtp", config=config, is_default=True)
+    return smtp_gateway(alice.user, sink, from_email="news@example.com")
 
 
 def _campaign(alice, audience: Audience, name: str = "Spring", **extra) -> Campaign:

@@ -14,6 +14,12 @@ def make_gateway(owner, channel: str, identifier: str, provider: str = "console"
     return Gateway.objects.create(owner=owner, channel=channel, provider=provider, identifier=identifier, **extra)
 
 
+def smtp_gateway(owner, sink, from_email: str = "bounces@mail.example.net", identifier: str = "mail") -> Gateway:
+    """`owner`'s default email gateway: SMTP into `sink` (tests.fakes.smtp.SmtpSink), plain, from `from_email`."""
+    config = {"host": "127.0.0.1", "port": sink.port, "use_tls": False, "from_email": from_email}
+    return make_gateway(owner, "email", identifier, provider="smtp", config=config, is_default=True)
+
+
 @pytest.fixture
 def console_gateways(alice: Tenant) -> dict[str, Gateway]:
     return {ch: make_gateway(alice.user, ch, f"{ch}-console", is_default=True) for ch in ("email", "sms", "whatsapp")}

