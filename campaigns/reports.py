@@ -300,10 +300,15 @@ def report_csv(*, owner: User, campaign: Campaign) -> StreamingHttpResponse:
     )
 
 
+def recipient_rows(*, owner: User, campaign: Campaign) -> Iterator[Sequence[Any]]:
+    """The recipients CSV's rows: OUTCOME_HEADER, then recipient_outcomes. Raises NotFound for another tenant's
+    campaign at once."""
+    return _with_header(OUTCOME_HEADER, recipient_outcomes(owner=owner, campaign=campaign))
+
+
 def recipients_csv(*, owner: User, campaign: Campaign) -> StreamingHttpResponse:
     """Every recipient's outcome as a streamed CSV download. Raises NotFound for another tenant's campaign."""
-    rows = recipient_outcomes(owner=owner, campaign=campaign)
-    return streamed_csv(_with_header(OUTCOME_HEADER, rows), f"{campaign.public_id}-recipients.csv")
+    return streamed_csv(recipient_rows(owner=owner, campaign=campaign), f"{campaign.public_id}-recipients.csv")
 
 
 def _with_header(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:

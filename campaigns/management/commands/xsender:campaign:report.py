@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,8 @@ class Command(CampaignCommand):
         if options["csv"]:
             write_csv(options["csv"], reports.csv_lines(reports.report_rows(report)))
         if options["recipients_csv"]:
-            outcomes = reports.recipient_outcomes(owner=user, campaign=campaign)
-            write_csv(options["recipients_csv"], reports.csv_lines(itertools.chain([reports.OUTCOME_HEADER], outcomes)))
+            rows = reports.recipient_rows(owner=user, campaign=campaign)
+            write_csv(options["recipients_csv"], reports.csv_lines(rows))
         data = {
             "campaign": campaign.public_id, "name": campaign.name, "channel": campaign.channel,
             "status": campaign.status, "counts": report.counts, "rates": report.rates,
