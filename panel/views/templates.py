@@ -3,8 +3,9 @@ rendered for one of their contacts (or sample data), delete after a confirmation
 
 Every change goes through campaigns.services (their ValidationFailed shown at the fields they name, nothing saved);
 every template is looked up by its public id through campaigns.selectors (another tenant's is a 404). The preview's
-HTML is shown in an `<iframe sandbox srcdoc>` without allow-scripts or allow-same-origin, so a template's HTML never
-runs in the panel's origin. A test send is one `accept_messages(source="panel")` call: checked and charged as any.
+HTML is shown in an `<iframe sandbox>` without allow-scripts or allow-same-origin, loaded from its own URL
+(template_preview_html, with a policy that lets the email's inline styles and images render), so a template's HTML
+never runs in the panel's origin. A test send is one `accept_messages(source="panel")` call: checked and charged as any.
 """
 
 from __future__ import annotations
