@@ -18,6 +18,8 @@ Measured, in one run:
   the fan-out: campaigns.fanout.send_chunk called in this process until it returns 0, as the job does
   (campaigns.jobs.fan_out_job) — messages/s and the ratio to COPY; SQL statements and Redis round trips of the
   first chunk and a late one;
+- the same fan-out in LANES lanes, one process each (what LANES workers run for one campaign: its lane jobs,
+  campaigns.jobs), for a second campaign to the same audience — messages/s and the ratio to COPY;
 - delivery per worker: the campaign's messages and as many API-accepted messages of the same content
   (messaging.services.accept_messages, 1,000 per call) drained by messaging.delivery.drain_gateway in this
   process, slice after slice (what one worker's drain job runs), each gateway in turn, two rounds;
@@ -29,6 +31,7 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import multiprocessing
 import os
 import pstats
 import statistics
@@ -46,6 +49,7 @@ from bench.accept import _port  # noqa: E402  (a free loopback port, as the othe
 from bench.deliver import _wait_port  # noqa: E402
 
 DELIVER = 6000  # messages drained per kind per round
+LANES = 2  # lanes of the fan-out measured in as many processes (one per core of this machine)
 PROFILE_CHUNKS = 10
 DATA_SQL = """
 INSERT INTO contacts_contact (public_id, owner_id, email, phone, first_name, last_name, company, custom, email_status,
@@ -295,6 +299,51 @@ def fan_out(campaign: Any, late_chunk: int) -> dict[str, Any]:
     }
 
 
+def _lane(campaign_id: int, lane: int, lanes: int, out: Any) -> None:
+    """One lane's fan-out job, in a process of its own, until no recipient is left to it (nor to steal)."""
+    from django.db import connections
+
+    from campaigns.fanout import send_chunk
+
+    settled = 0
+    while done := send_chunk(campaign_id=campaign_id, lane=lane, lanes=lanes):
+        settled += done
+    connections.close_all()
+    out.put(settled)
+
+
+def fan_out_lanes(campaign: Any, lanes: int) -> dict[str, Any]:
+    """start_campaign, then `lanes` processes each running one lane until nothing is left; wall time from the
+    processes' start (fork) to the last one's end."""
+    from django.db import connections
+
+    from campaigns.models import Campaign
+    from campaigns.services import start_campaign
+
+    campaign = start_campaign(campaign=campaign)
+    connections.close_all()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    started = time.perf_counter()
+    processes = [context.Process(target=_lane, args=(campaign.pk, lane, lanes, out)) for lane in range(lanes)]
+    for process in processes:
+        process.start()
+    settled = [out.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join()
+    seconds = time.perf_counter() - started
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    assert campaign.messages_count + campaign.skipped_count == campaign.recipients_count, campaign.last_error
+    assert sum(settled) == campaign.recipients_count  # every recipient settled once, by one lane or the other
+    return {
+        "lanes": lanes,
+        "messages": campaign.messages_count,
+        "seconds": round(seconds, 2),
+        "settled_per_lane": settled,
+        "messages_per_s": campaign.messages_count / seconds,
+    }
+
+
 def profile(setup_: dict[str, Any]) -> tuple[str, float]:
     """cProfile of PROFILE_CHUNKS chunks of a second campaign to the same audience; (top of the profile, ms/chunk)."""
     from campaigns.fanout import send_chunk
@@ -426,6 +475,11 @@ def run(contacts: int, port: int) -> dict[str, Any]:
     fan["vs_copy"] = fan["messages_per_s"] / copy["rows_per_s"]
     fan["with_start_vs_copy"] = fan["with_start_messages_per_s"] / copy["rows_per_s"]
     print(f"  fan-out: {fan['messages_per_s']:,.0f} messages/s = {fan['vs_copy']:.1%} of COPY", flush=True)
+    lanes = fan_out_lanes(new_campaign(setup_, "Lanes"), LANES)
+    lanes["vs_copy"] = lanes["messages_per_s"] / copy["rows_per_s"]
+    lanes["vs_one_lane"] = lanes["messages_per_s"] / fan["messages_per_s"]
+    print(f"  fan-out in {LANES} lanes: {lanes['messages_per_s']:,.0f} messages/s = {lanes['vs_copy']:.1%} of COPY",
+          flush=True)  # fmt: skip
     sent = delivery(setup_["owner"], item)
     top, per_chunk = profile(setup_)
     out = ROOT / "bench" / "results"
@@ -438,6 +492,7 @@ def run(contacts: int, port: int) -> dict[str, Any]:
         "message_bytes": len(item.body),
         "copy": copy,
         "fanout": fan,
+        "fanout_lanes": lanes,
         "deliver": sent,
         "profiled_ms_per_chunk": round(per_chunk, 1),
     }
@@ -446,7 +501,7 @@ def run(contacts: int, port: int) -> dict[str, Any]:
 
 
 def report(r: dict[str, Any]) -> str:
-    f, c, d = r["fanout"], r["copy"], r["deliver"]
+    f, c, d, lanes = r["fanout"], r["copy"], r["deliver"], r["fanout_lanes"]
     counted = f["counted_chunks"]
     lines = [
         f"{r['contacts']:,} contacts (loaded in {r['load_seconds']} s); messages of {r['message_bytes']:,} bytes",
@@ -456,6 +511,9 @@ def report(r: dict[str, Any]) -> str:
         f"{'campaign start (audience → recipients)':<52} {f['recipients']:>9,} {f['start_seconds']:>8}",
         f"{'fan-out (send_chunk until 0)':<52} {f['messages']:>9,} {f['fanout_seconds']:>8} "
         f"{f['messages_per_s']:>9,.0f} {f['vs_copy']:>8.1%}",
+        f"{'fan-out in ' + str(lanes['lanes']) + ' lanes, one process each':<52} {lanes['messages']:>9,} "
+        f"{lanes['seconds']:>8} {lanes['messages_per_s']:>9,.0f} {lanes['vs_copy']:>8.1%}  "
+        f"({lanes['vs_one_lane']:.2f}x one lane)",
         f"{'start + fan-out':<52} {f['messages']:>9,} {f['start_seconds'] + f['fanout_seconds']:>8.2f} "
         f"{f['with_start_messages_per_s']:>9,.0f} {f['with_start_vs_copy']:>8.1%}",
         "",

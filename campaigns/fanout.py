@@ -16,11 +16,13 @@ ledger entry.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from accounts import services as accounts
@@ -343,11 +345,97 @@ def finish_if_sent(campaign: Campaign) -> bool:
     return True
 
 
-def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
-    """Creates the messages of the next `size` recipients without one, in one transaction under the campaign's
-    row lock (pause and cancel take the same lock, so no chunk runs after them). Returns how many recipients it
-    settled (0: none was left: the fan-out is done), or None when the campaign is not Sending (paused,
-    cancelled, gone — or paused now because the credit or the gateway failed the chunk)."""
+# ---------------------------------------------------------------- lanes and drafts
+#
+# Rendering and tracking are most of a chunk's work, and they need no lock: a chunk's items are drafted first
+# (the recipients picked, their contacts read, each message rendered) outside any transaction, and only the
+# chunk's commit runs under the campaign's row lock, where every recipient is taken again if it still has no
+# message. Several fan-out jobs of one campaign (its lanes, campaigns.jobs) thus render at once on several cores
+# while their commits take turns; exactly once rests on the locked part alone, as before.
+
+
+@dataclass
+class Draft:
+    """A chunk's items made outside the lock: its recipients, what the items were made of (the campaign's
+    inputs, each contact's data) and the item of each recipient whose contact was reachable then."""
+
+    rows: list[CampaignRecipient]
+    inputs: tuple[Any, ...]
+    contacts: dict[int, dict[str, Any]]
+    items: dict[int, Item]
+
+
+def _values(instance: Any) -> tuple[Any, ...] | None:
+    return None if instance is None else tuple(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
+
+
+_ITEM_FIELDS = ("channel", "gateway_identifier", "track_opens_clicks", "throttle", "pace_from", "pace_position",
+                "schedule_at", "contact_time_zone")  # fmt: skip
+
+
+def _inputs(campaign: Campaign) -> tuple[Any, ...]:
+    """Everything of the campaign an item is made of besides its contact: a draft made of other inputs (the
+    campaign paused, edited and resumed meanwhile) is rendered again under the lock."""
+    own = tuple(getattr(campaign, name) for name in _ITEM_FIELDS)
+    return own, _values(campaign.template), _values(campaign.sender)
+
+
+def _todo(campaign: Campaign) -> QuerySet[CampaignRecipient]:
+    return CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=True, skipped="")
+
+
+def _picked(campaign: Campaign, size: int, lane: int, lanes: int) -> list[CampaignRecipient]:
+    """The next `size` recipients without a message of lane `lane` of `lanes`: the lanes take the audience's
+    blocks of `size` positions in turn (block b to lane b mod lanes). A lane whose blocks are done takes from the
+    end of the audience, so the lanes still running keep theirs and one lane finishes a campaign on its own."""
+    todo = _todo(campaign)
+    if lanes <= 1:
+        return list(todo.order_by("position")[:size])
+    block = Mod((F("position") - 1) / Value(size), Value(lanes))
+    rows = list(todo.alias(lane=block).filter(lane=lane).order_by("position")[:size])
+    return rows or sorted(todo.order_by("-position")[:size], key=lambda r: r.position)
+
+
+def draft_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: int = 1) -> Draft | None:
+    """The campaign's next chunk for this lane, its items made without a lock; None when the campaign is not
+    Sending or no recipient is left."""
+    campaign = (
+        Campaign.objects.select_related("owner", "template", "sender")
+        .filter(pk=campaign_id, status=CampaignStatus.SENDING)
+        .first()
+    )
+    if campaign is None:
+        return None
+    rows = _picked(campaign, size, lane, lanes)
+    if not rows:
+        return None
+    names = custom_field_names(owner=campaign.owner)
+    ids = [r.contact_id for r in rows]
+    reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
+    items = {r.pk: _item(campaign, reachable[r.contact_id], r) for r in rows if r.contact_id in reachable}
+    return Draft(rows=rows, inputs=_inputs(campaign), contacts=reachable, items=items)
+
+
+_OPEN = "SELECT id FROM {table} WHERE id = ANY(%s) AND message_uid IS NULL AND skipped = ''"
+
+
+def _still_open(rows: list[CampaignRecipient]) -> list[CampaignRecipient]:
+    """Those of `rows` that still have no message and no reason to get none (one query; the ids as one array)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN.format(table=CampaignRecipient._meta.db_table), [[r.pk for r in rows]])
+        still = {pk for (pk,) in cursor.fetchall()}
+    return [r for r in rows if r.pk in still]
+
+
+def send_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: int = 1) -> int | None:
+    """Creates the messages of the next `size` recipients without one (of lane `lane` of `lanes`, see _picked):
+    drafted without a lock (draft_chunk), then settled in one transaction under the campaign's row lock (pause
+    and cancel take the same lock, so no chunk commits after them), taking only the drafted recipients that
+    still have no message (another lane may have settled them) — or, when none is left of them, the next ones,
+    rendered under the lock. Returns how many recipients it settled (0: none was left: the fan-out is done), or
+    None when the campaign is not Sending (paused, cancelled, gone — or paused now because the credit or the
+    gateway failed the chunk)."""
+    draft = draft_chunk(campaign_id=campaign_id, size=size, lane=lane, lanes=lanes)
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update(of=("self",))
@@ -357,8 +445,9 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
         campaign = campaign.first()
         if campaign is None or campaign.status != CampaignStatus.SENDING:
             return None
-        todo = CampaignRecipient.objects.filter(campaign=campaign, message_uid__isnull=True, skipped="")
-        rows = list(todo.order_by("position")[:size])
+        rows = _still_open(draft.rows) if draft is not None else []
+        if not rows:
+            rows, draft = list(_todo(campaign).order_by("position")[:size]), None
         if not rows:
             if campaign.fanned_out_at is None:
                 campaign.fanned_out_at = timezone.now()
@@ -366,19 +455,27 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK) -> int | None:
             release_reservation(campaign)  # every recipient settled: what skipped ones left is unused
             finish_if_sent(campaign)
             return 0
-        return _settle(campaign, rows)
+        return _settle(campaign, rows, draft)
 
 
-def _settle(campaign: Campaign, rows: list[CampaignRecipient]) -> int | None:
+def _settle(campaign: Campaign, rows: list[CampaignRecipient], draft: Draft | None = None) -> int | None:
     # The chunk's contacts that still have the address and are still subscribed (a status or a suppression may
-    # have changed since the audience was resolved), as template data: one query of plain values.
+    # have changed since the audience was resolved, or since the draft), as template data: one query of plain
+    # values. A drafted item is kept when the campaign's inputs and its contact's data are what it was made of.
     names = custom_field_names(owner=campaign.owner)
     ids = [r.contact_id for r in rows]
     reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
     gone = [r for r in rows if r.contact_id not in reachable]
     _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
     rows = [r for r in rows if r.contact_id in reachable]
-    items = [_item(campaign, reachable[r.contact_id], r) for r in rows]
+    if draft is None or draft.inputs != _inputs(campaign):
+        draft = Draft(rows=[], inputs=(), contacts={}, items={})
+    items = [
+        draft.items[r.pk]
+        if r.pk in draft.items and draft.contacts.get(r.contact_id) == reachable[r.contact_id]
+        else _item(campaign, reachable[r.contact_id], r)
+        for r in rows
+    ]
     try:
         sent_rows, messages = _accept(campaign, rows, items)
     except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -156,24 +157,39 @@ def contact_data(contact: Contact, names: dict[str, str]) -> dict[str, Any]:
 _DATA_FIELDS = ("first_name", "last_name", "email", "phone", "company", "time_zone")
 
 
+_REACHABLE = """
+SELECT c.id, {fields}, c.custom FROM {contacts} c
+WHERE c.id = ANY(%(ids)s) AND c.owner_id = %(owner)s AND c.{status} = %(subscribed)s AND c.{address} <> ''
+  AND NOT EXISTS (
+    SELECT 1 FROM {suppressions} s
+    WHERE (s.user_id = %(owner)s OR s.user_id IS NULL) AND s.channel = %(channel)s AND s.address = c.{address}
+      AND s.reason = ANY(%(reasons)s)
+  )
+"""
+
+
 def reachable_data(*, owner: User, channel: str, ids: list[int], names: dict[str, str]) -> dict[int, dict[str, Any]]:
     """Of the contacts `ids` of `owner`, those that have `channel`'s address and are subscribed there, as template
     data (contact_data's shape), in one query of plain values. Subscribed means what `with_statuses` says for
     this one channel: the stored status is subscribed and no suppression of the tenant's or everyone's names the
-    address (every suppression reason is a status other than subscribed)."""
-    address = "email" if channel == "email" else "phone"
-    suppressed = Suppression.objects.filter(
-        Q(user=owner) | Q(user__isnull=True), channel=channel, address=OuterRef(address), reason__in=SUPPRESSION_STATUS
+    address (every suppression reason is a status other than subscribed). The ids go as one array parameter: a
+    campaign chunk asks for a thousand at a time, and a thousand parameters cost more than the query."""
+    sql = _REACHABLE.format(
+        fields=", ".join(f"c.{name}" for name in _DATA_FIELDS),
+        contacts=Contact._meta.db_table,
+        suppressions=Suppression._meta.db_table,
+        status=STATUS_FIELDS[channel],
+        address="email" if channel == "email" else "phone",
     )
-    rows = (
-        Contact.objects.filter(pk__in=ids, owner=owner, **{STATUS_FIELDS[channel]: ContactStatus.SUBSCRIBED})
-        .exclude(**{address: ""})
-        .exclude(Exists(suppressed))
-        .values_list("pk", *_DATA_FIELDS, "custom")
-    )
+    params = {"ids": list(ids), "owner": owner.pk, "subscribed": ContactStatus.SUBSCRIBED.value, "channel": channel,
+              "reasons": list(SUPPRESSION_STATUS)}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     found = {}
     for pk, *values, custom in rows:
         data: dict[str, Any] = dict(zip(_DATA_FIELDS, values, strict=True))
+        custom = json.loads(custom) if isinstance(custom, str) else custom  # Django reads jsonb as text
         data["custom"] = {names[key]: value for key, value in custom.items() if key in names}
         found[pk] = data
     return found

@@ -66,6 +66,9 @@ XSENDER_DRAIN_LINGER_SECONDS = env.float("XSENDER_DRAIN_LINGER_SECONDS", default
 XSENDER_DRAIN_GATHER_SECONDS = env.float("XSENDER_DRAIN_GATHER_SECONDS", default=0.03)
 # How long a gateway's wake-up flag lives without a drain refreshing it (a lost drain is replaced after this).
 XSENDER_WAKE_TTL = env.int("XSENDER_WAKE_TTL", default=10)
+# Fan-out jobs per campaign (campaigns.jobs): with as many workers, a campaign's messages are rendered on as many
+# cores at once; with fewer, the lanes take turns.
+XSENDER_CAMPAIGN_LANES = env.int("XSENDER_CAMPAIGN_LANES", default=2)
 XSENDER_MAX_ATTEMPTS = env.int("XSENDER_MAX_ATTEMPTS", default=5)
 XSENDER_LEASE_SECONDS = env.int("XSENDER_LEASE_SECONDS", default=300)
 XSENDER_DEVICE_OFFLINE_AFTER = env.int("XSENDER_DEVICE_OFFLINE_AFTER", default=120)

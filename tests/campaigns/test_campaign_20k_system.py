@@ -1,6 +1,6 @@
 """Campaigns at size through real processes (`xsender:worker`, `xsender:scheduler`) and real SMTP servers on
 loopback: 20,000 contacts in two overlapping lists with 500 of them suppressed reach exactly 19,500 recipients once
-each while a worker is SIGKILLed mid fan-out and the scheduler is killed and started again, beside another
+each while the two workers fanning it out in two lanes are SIGKILLed and the scheduler is killed and started again, beside another
 tenant's campaign to the same addresses; a pause (in the middle of the fan-out and the sending, or while a throttle
 holds the rest) lets nothing more leave and a resume sends the rest once; a cancel refunds what did not leave; template tags are refused on save and names outside the contact's data reach no
 recipient (the server's SECRET_KEY least of all)."""
@@ -166,19 +166,22 @@ def test_20000_contacts_reach_19500_recipients_once_each_through_killed_processe
         expected_b = {email(i) for i in range(BOBS)}
         assert len(expected_a) == 19_500 and expected_b & {email(i) for i in SUPPRESSED}
 
+        # Two workers take alice's two fan-out lanes (queued first), one each, and render her chunks at once.
         processes.manage("worker", "xsender:worker")
+        processes.manage("worker1b", "xsender:worker")
         processes.manage("scheduler", "xsender:scheduler", "--interval", "0.3")
         wait_until(lambda: settled(campaign_a) > 0, 60, interval=0.02, what="alice's first chunk")
-        # One worker runs one job at a time: while it fans out, no message is in an SMTP call.
-        processes.kill("worker")  # SIGKILL in the middle of the fan-out
+        # A worker runs one job at a time: while both fan out, no message is in an SMTP call.
+        processes.kill("worker")  # SIGKILL in the middle of the fan-out, both lanes
+        processes.kill("worker1b")
         processes.kill("scheduler")  # SIGKILL too
         at_kill = settled(campaign_a)
         assert 0 < at_kill < 19_600 and not sink_a.recipients
-        # The killed fan-out's job is gone; to the scheduler, a campaign silent this long has lost it.
+        # The killed lanes' jobs are gone; to the scheduler, a campaign silent this long has lost them.
         Campaign.objects.filter(pk=campaign_a.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
         processes.manage("worker2", "xsender:worker")
         # The new worker runs what was still queued (bob's fan-out, his messages); without a scheduler nobody
-        # queues alice's lost fan-out again, so she gets no new message meanwhile.
+        # queues alice's lost lanes again, so she gets no new message meanwhile.
         wait_until(lambda: len(sink_b.recipients) == BOBS, 60, what="bob's 3,000 through the new worker")
         assert settled(campaign_a) == at_kill
         processes.manage("scheduler2", "xsender:scheduler", "--interval", "0.3")
@@ -280,8 +283,9 @@ def test_a_paused_campaign_sends_nothing_more_and_its_resume_sends_the_rest_once
 
 
 def test_a_campaign_paused_in_the_middle_of_its_fan_out_creates_and_sends_nothing_more_until_resumed(
-    alice, processes: Processes
+    alice, processes: Processes, settings
 ):
+    settings.XSENDER_CAMPAIGN_LANES = 1  # one worker fans out while the other sends (two lanes would take both)
     size = 10_000
     with SmtpSink() as sink:
         sink_gateway(alice.user, sink, "news@alice.example")
