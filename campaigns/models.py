@@ -178,7 +178,9 @@ class CampaignRecipient(models.Model):
     `message_uid` is set in the transaction that creates the message; `skipped` names why a contact got none
     (its address was suppressed or refused after the audience was resolved)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    # No index of its own: campaign_recipient_once (campaign, contact) serves every lookup by campaign, and each
+    # index is one more entry to write for every recipient at the start and again when its message is recorded.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients", db_index=False)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     position = models.PositiveIntegerField(help_text="Order in the audience (by contact), for the throttle.")
     message_uid = models.UUIDField(null=True, blank=True)
