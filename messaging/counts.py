@@ -39,7 +39,15 @@ def accepted_sql(*, user_id: int, channel: str, count: int, guard: str) -> tuple
 
 def add(entries: Iterable[tuple[int, datetime, str, str]]) -> None:
     """Adds one to each (user_id, at, channel, kind), grouped: one statement for all of them."""
-    grouped = Counter((user_id, today(at), channel, kind) for user_id, at, channel, kind in entries)
+    days: dict[datetime, date] = {}  # a bulk's messages share their time: the local day computed once per time
+
+    def day(at: datetime) -> date:
+        found = days.get(at)
+        if found is None:
+            found = days[at] = today(at)
+        return found
+
+    grouped = Counter((user_id, day(at), channel, kind) for user_id, at, channel, kind in entries)
     if not grouped:
         return
     shard = random.randrange(SHARDS)  # noqa: S311
