@@ -8,6 +8,7 @@ from typing import Any
 
 from django.template import Context
 
+from campaigns import links
 from campaigns.models import Template
 from campaigns.rendering import contact_context, render_source
 from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
@@ -27,12 +28,17 @@ class Rendered:
     whatsapp_template: dict[str, Any] | None = None
 
 
-def _render(template: Template, context: Context) -> Rendered:
+def _render(template: Template, context: Context, tracked_for: int | None = None) -> Rendered:
     if template.channel == "email":
+        html = (
+            render_source(template.html, context, html=True)
+            if tracked_for is None
+            else links.tracked_render(template.html, context, tracked_for)
+        )
         return Rendered(
             channel="email",
             subject=render_source(template.subject, context, header=True),
-            html=render_source(template.html, context, html=True),
+            html=html,
             text=render_source(template.text, context),
             from_name=template.from_name,
             reply_to=template.reply_to,
@@ -52,12 +58,15 @@ def _render_json(value: Any, context: Context) -> Any:
     return value
 
 
-def render_template(*, template: Template, contact: Mapping[str, Any], unsubscribe_url: str = "") -> Rendered:
+def render_template(
+    *, template: Template, contact: Mapping[str, Any], unsubscribe_url: str = "", tracked_for: int | None = None
+) -> Rendered:
     """`template` filled with `contact`'s data (a plain dict: first_name, last_name, email, phone, company and
     custom: {field: value}); values that are not plain data render as nothing. HTML escapes the contact's data;
     text, SMS and WhatsApp keep it; the subject has its line breaks flattened. Never raises for a saved
-    template (its placeholders were checked on save)."""
-    return _render(template, contact_context(contact, unsubscribe_url=unsubscribe_url))
+    template (its placeholders were checked on save). `tracked_for`: a campaign recipient's id, whose open pixel
+    and click redirects the HTML part gets (campaigns.links.tracked_render)."""
+    return _render(template, contact_context(contact, unsubscribe_url=unsubscribe_url), tracked_for)
 
 
 def rendered_item(rendered: Rendered, *, recipient: str, html: str | None = None, **fields: Any) -> Item:

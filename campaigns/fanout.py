@@ -205,18 +205,18 @@ def _item(campaign: Campaign, contact: dict[str, Any], recipient: CampaignRecipi
     """The recipient's message: the template rendered with its own unsubscribe URL; for email, the URL also as
     List-Unsubscribe, and the HTML through our open/click tracking unless the campaign opted out (campaigns.links)."""
     unsubscribe = links.unsubscribe_url(recipient.pk)
-    rendered = render_template(template=campaign.template, contact=contact, unsubscribe_url=unsubscribe)
+    tracked = recipient.pk if campaign.channel == "email" and campaign.track_opens_clicks else None
+    rendered = render_template(
+        template=campaign.template, contact=contact, unsubscribe_url=unsubscribe, tracked_for=tracked
+    )
     common = {
         "gateway": campaign.gateway_identifier,
         "schedule_at": _send_at(campaign, recipient.position, contact.get("time_zone", "")),
     }
     if campaign.channel == "email":
-        html = rendered.html
-        if html and campaign.track_opens_clicks:
-            html = links.track_html(html, recipient.pk)
         sender = campaign.sender
         return rendered_item(
-            rendered, recipient=contact["email"], html=html, list_unsubscribe=unsubscribe,
+            rendered, recipient=contact["email"], list_unsubscribe=unsubscribe,
             from_email=sender.email if sender else "",  # only ever a verified sender
             sender_name="" if rendered.from_name or not sender else sender.name,  # the template's name first
             **common,

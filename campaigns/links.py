@@ -27,8 +27,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.template import Context
 from django.urls import reverse
 from django.utils.encoding import force_bytes
+
+from campaigns.rendering import render_source
 
 UNSUBSCRIBE = "xsender.campaigns.unsubscribe"
 CONTACT_UNSUBSCRIBE = "xsender.contacts.unsubscribe"  # a contact's link in a message outside any campaign
@@ -193,9 +196,9 @@ class _Links(HTMLParser):
             self.body_end = self._offset()
 
 
-def _tracked(href: str) -> bool:
+def _tracked(href: str, base: str | None = None) -> bool:
     # Our own links (unsubscribe) stay as they are; they differ by recipient, so they stay out of the cache.
-    return not href.startswith(_base() + "/") and _safe_link(href)
+    return not href.startswith((_base() if base is None else base) + "/") and _safe_link(href)
 
 
 @lru_cache(maxsize=1024)
@@ -205,12 +208,18 @@ def _safe_link(href: str) -> bool:
 
 
 def _tag(attrs: list[tuple[str, str | None]], closed: bool, recipient_id: int) -> str | None:
-    parts, changed = ["<a"], False
-    for name, value in attrs:
-        if name == "href" and value is not None and _tracked(value.strip()):
-            value, changed = click_url(recipient_id, value.strip()), True
-        parts.append(f" {name}" if value is None else f' {name}="{escape(value, quote=True)}"')
-    return "".join(parts) + ("/>" if closed else ">") if changed else None
+    """The `<a>` tag rebuilt with the recipient's click URL in place of each tracked href, or None when it has
+    none to track."""
+    pieces = _tag_pieces(tuple(attrs), closed, _base())
+    return None if pieces is None else _clicks(pieces, recipient_id)
+
+
+def _clicks(pieces: tuple[tuple[str, ...], tuple[str, ...]], recipient_id: int) -> str:
+    texts, targets = pieces
+    out = [texts[0]]
+    for target, text in zip(targets, texts[1:], strict=True):
+        out += [escape(click_url(recipient_id, target), quote=True), text]
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- one parse per template
@@ -326,3 +335,136 @@ def track_html(html: str, recipient_id: int) -> str:
     pixel = f'<img src="{escape(open_url(recipient_id))}" width="1" height="1" alt="" style="border:0">'
     end = body_end if body_end is not None and body_end >= last else len(html)
     return "".join([*pieces, html[last:end], pixel, html[end:]])
+
+
+# ---------------------------------------------------------------- one plan per template
+#
+# A campaign's HTML part can be tracked before it is rendered: its anchors found once in the template's source,
+# each replaced per recipient by its click URLs, the rest rendered piece by piece. The result is what
+# track_html gives for the rendered part (tests/campaigns/test_fast_paths.py compares them) because rendering
+# can change no tag: a contact's data is escaped (no `<`, `>`, `"`, `'`; `&` only as a complete reference), and
+# a template is planned only when every placeholder (and comment) of its source holds none of `<`, `>`, `&`,
+# follows no `<`, `</` or `&`, lies in no `<a …>` tag and no end tag, sits after the name of any other tag it is
+# in and then holds no quote either, and when the source has no `&#` (the one text after which the parser stops
+# reading markup depends on what follows it). Any other template is rendered, then tracked as before.
+
+_CONSTRUCT = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#})")  # django.template.base.tag_re: what the lexer splits on
+_PIXEL: Any = object()
+_NAME_END = re.compile(r"\s")
+
+
+class _Tags(_Links):
+    """_Links that also records every tag's extent and kind ("a", "tag" or "end") and an `<a>` tag's attributes."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source)
+        self.source = source
+        self.tags: list[tuple[int, int, str, list[tuple[str, str | None]]]] = []
+
+    def _anchor(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> None:
+        raw = self.get_starttag_text()
+        if raw is not None:
+            start = self._offset()
+            self.tags.append((start, start + len(raw), "a" if tag == "a" else "tag", attrs))
+        super()._anchor(tag, attrs, closed)
+
+    def handle_endtag(self, tag: str) -> None:
+        start = self._offset()
+        end = self.source.find(">", start)
+        self.tags.append((start, len(self.source) if end < 0 else end + 1, "end", []))
+        super().handle_endtag(tag)
+
+
+_UNSUBSCRIBE_HREF = re.compile(r"{{\s*unsubscribe_url\s*}}")
+
+
+def _in_tag_ok(source: str, start: int, raw: str, tag: tuple[int, int, str, list[tuple[str, str | None]]]) -> bool:
+    """Whether the placeholder `raw` at `start` may stand in this tag: after the name of a tag other than `<a>`,
+    holding no quote; or as the whole href of an `<a>` whose only href it is, when it is `{{ unsubscribe_url }}`
+    (our own link: never tracked, so that anchor is kept as rendered)."""
+    tag_start, _, kind, attrs = tag
+    if kind == "end" or _NAME_END.search(source, tag_start, start) is None:
+        return False
+    if kind == "tag":
+        return not any(c in raw for c in "\"'")
+    hrefs = [value for name, value in attrs if name == "href"]
+    return bool(_UNSUBSCRIBE_HREF.fullmatch(raw)) and len(hrefs) == 1 and (hrefs[0] or "").strip() == raw
+
+
+def _plannable(source: str, tags: list[tuple[int, int, str, list[tuple[str, str | None]]]]) -> bool:
+    for match in _CONSTRUCT.finditer(source):
+        start, end, raw = match.start(), match.end(), match.group()
+        if any(c in raw for c in "<>&") or source[max(0, start - 2) : start].endswith(("<", "</", "&")):
+            return False
+        for tag in tags:
+            if tag[0] < end and start < tag[1] and not _in_tag_ok(source, start, raw, tag):
+                return False
+    return True
+
+
+@lru_cache(maxsize=256)
+def _plan(source: str, base: str) -> tuple[Any, ...] | None:
+    """The source's pieces: texts to render, anchors as (texts, targets) around their click URLs, and _PIXEL
+    where the pixel goes; None when the source cannot be planned (see above)."""
+    if "&#" in source or _MARK in source:
+        return None
+    parser = _Tags(source)
+    parser.feed(source)
+    parser.close()
+    if not _plannable(source, parser.tags):
+        return None
+    pieces: list[Any] = []
+    last = 0
+    for start, length, attrs, closed in parser.anchors:
+        tag = _tag_pieces(tuple(attrs), closed, base)
+        if tag is not None:
+            pieces += [source[last:start], tag]
+            last = start + length
+    body_end = parser.body_end
+    end = body_end if body_end is not None and body_end >= last else len(source)
+    return (*pieces, source[last:end], _PIXEL, source[end:])
+
+
+@lru_cache(maxsize=1024)
+def _tag_pieces(
+    attrs: tuple[tuple[str, str | None], ...], closed: bool, base: str
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """An `<a>` tag rebuilt around its tracked hrefs: the texts between them (every other attribute as it was,
+    escaped) and their targets (one more text than targets); None when it has no href to track. Kept per tag: a
+    template's anchors are the same for every recipient."""
+    texts, targets, current = [], [], ["<a"]
+    for name, value in attrs:
+        if name == "href" and value is not None and _tracked(value.strip(), base):
+            texts.append("".join([*current, f' {name}="']))
+            targets.append(value.strip())
+            current = ['"']
+        else:
+            current.append(f" {name}" if value is None else f' {name}="{escape(value, quote=True)}"')
+    if not targets:
+        return None
+    texts.append("".join([*current, "/>" if closed else ">"]))
+    return tuple(texts), tuple(targets)
+
+
+def tracked_render(source: str, context: Context, recipient_id: int) -> str:
+    """The HTML part `source` rendered with `context` and tracked for the recipient: `track_html` of the rendered
+    part, from the source's plan when it has one; "" when the part renders empty (nothing to track)."""
+    plan = _plan(source, _base())
+    if plan is None:
+        html = render_source(source, context, html=True)
+        return track_html(html, recipient_id) if html else ""
+    out: list[str] = []
+    anchors, pixel = False, 0
+    for piece in plan:
+        if piece.__class__ is str:
+            out.append(render_source(piece, context, html=True))
+        elif piece is _PIXEL:
+            pixel = len(out)
+            out.append("")
+        else:
+            anchors = True
+            out.append(_clicks(piece, recipient_id))
+    if not anchors and not any(out):
+        return ""  # the part rendered empty: no message part to track
+    out[pixel] = f'<img src="{escape(open_url(recipient_id))}" width="1" height="1" alt="" style="border:0">'
+    return "".join(out)

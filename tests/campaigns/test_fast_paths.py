@@ -11,14 +11,25 @@ from campaigns import links
 from campaigns.rendering import compile_source, contact_context, render, render_source
 
 
+def rebuilt_tag(attrs: list[tuple[str, str | None]], closed: bool, recipient_id: int) -> str | None:
+    """An `<a>` tag rebuilt attribute by attribute, each tracked href replaced by its click URL."""
+    parts, changed = ["<a"], False
+    for name, value in attrs:
+        if name == "href" and value is not None and links._tracked(value.strip()):
+            value, changed = links.click_url(recipient_id, value.strip()), True
+        parts.append(f" {name}" if value is None else f' {name}="{links.escape(value, quote=True)}"')
+    return "".join(parts) + ("/>" if closed else ">") if changed else None
+
+
 def whole_parse(html: str, recipient_id: int) -> str:
-    """track_html as it is without the shapes: every message parsed whole."""
+    """track_html as it is without the shapes or the plans: every message parsed whole, each of its anchors
+    rebuilt attribute by attribute."""
     parser = links._Links(html)
     parser.feed(html)
     parser.close()
     pieces, last = [], 0
     for start, length, attrs, closed in parser.anchors:
-        tag = links._tag(attrs, closed, recipient_id)
+        tag = rebuilt_tag(attrs, closed, recipient_id)
         if tag is not None:
             pieces += [html[last:start], tag]
             last = start + length
@@ -148,3 +159,66 @@ def test_each_part_renders_as_django_renders_it(source, html):
         assert render(template, contact_context(person, unsubscribe_url="https://x.test/u?a=1&b=2"), html=html) == (
             expected
         )
+
+
+# ---------------------------------------------------------------- a template's plan
+
+PLANNED = """<!doctype html><html><head><title>{{ first_name }}</title><style>p > a { color: red }</style></head>
+<body><h1>Hello {{ first_name|default:"there" }}</h1><p title="{{ first_name }}" class=x>{{ custom.city }} &amp; more</p>
+<!-- a comment with {{ first_name }} and <a href="https://hidden.example/"> --><img alt={{ custom.slug }} src=x.png>
+<a href="https://shop.example.com/?a=1&amp;b=2" class="btn">Shop</a> {# a note #} <a href='https://x.example/p'>You</a>
+<script>if (a > b) { document.write("<a href='https://js.example/{{ custom.slug }}'>") }</script>
+<a href="{{ unsubscribe_url }}">Unsubscribe</a><a name=top href=https://bare.example/ download/>bare</a>
+{{ custom.n }}</body></html>{{ last_name }}"""
+
+# Each is rendered then tracked (no plan), and must come out as the planned path gives it.
+UNPLANNED = [
+    '<p>&{{ custom.slug }}1;</p><a href="https://x.example/">x</a>',  # "&" + "#" of a contact = "&#"
+    "<p>&#</p><a href='https://x.example/'>x</a>",
+    '<{{ custom.slug }} href="https://x.example/">x</a>',  # a contact's "a" would make it an anchor
+    '<p>x</{{ custom.slug }}><a href="https://x.example/">x</a>',
+    '<a title="{{ first_name }}" href="https://x.example/">x</a>',
+    '<a {{ custom.slug }} title=t>x</a><a href="https://x.example/">y</a>',  # no href until a contact brings one
+    '<p title=\'{{ first_name|default:"a" }}\'>x</p><a href="https://x.example/">x</a>',
+    '<p>{{ first_name|default:"<a href=https://x.example/>" }}</p>',
+    "<p{{ custom.slug }} title=x>y</p><a href='https://x.example/'>x</a>",
+    '<body>x</body{{ custom.slug }}><a href="https://x.example/">x</a>',
+    '<a href="{{ unsubscribe_url }}" title="{{ first_name }}">u</a><a href="https://x.example/">x</a>',
+    '<a href="{{ unsubscribe_url }}" href="https://x.example/">u</a>',
+    '<a href="{{ unsubscribe_url }}?x={{ first_name }}">u</a><a href="https://x.example/">x</a>',
+]
+ODD_PEOPLE = [
+    *CONTACTS,
+    {"first_name": "#", "custom": {"slug": "a", "city": "#x", "n": 5}},
+    {"first_name": "a href=https://evil.example/", "custom": {"slug": "a href=https://evil.example/"}},
+    {"first_name": "&", "last_name": "&#", "custom": {"slug": "body", "city": "\r\n"}},
+    {"first_name": "x", "custom": {"slug": "#"}},  # after a "&" of the template: "&#"
+]
+
+
+def tracked_whole(source: str, contact: dict, recipient_id: int) -> str:
+    html = render_source(
+        source, contact_context(contact, unsubscribe_url=links.unsubscribe_url(recipient_id)), html=True
+    )
+    return whole_parse(html, recipient_id) if html else ""
+
+
+TWO_HREFS = '<a href="https://a.example/" class="c &amp; d" href="https://b.example/" download>x</a> {{ first_name }}'
+
+
+@pytest.mark.parametrize(
+    "source", [PLANNED, TWO_HREFS, TEMPLATE, *UNPLANNED, "", "{{ nothing }}", "<p>{{ nothing }}</p>"]
+)
+def test_a_planned_or_rendered_then_tracked_part_is_what_a_whole_parse_gives(source):
+    for n, contact in enumerate(ODD_PEOPLE):
+        context = contact_context(contact, unsubscribe_url=links.unsubscribe_url(n))
+        assert links.tracked_render(source, context, n) == tracked_whole(source, contact, n), contact
+
+
+def test_the_templates_that_can_be_planned_are_planned():
+    base = links._base()
+    assert links._plan(PLANNED, base) is not None
+    assert links._plan("<p>{{ nothing }}</p>", base) is not None
+    assert links._plan(TWO_HREFS, base) is not None
+    assert links._plan(TEMPLATE, base) is None  # a placeholder in an anchor's href
+    assert [links._plan(source, base) for source in UNPLANNED] == [None] * len(UNPLANNED)
