@@ -344,9 +344,10 @@ def track_html(html: str, recipient_id: int) -> str:
 # track_html gives for the rendered part (tests/campaigns/test_fast_paths.py compares them) because rendering
 # can change no tag: a contact's data is escaped (no `<`, `>`, `"`, `'`; `&` only as a complete reference), and
 # a template is planned only when every placeholder (and comment) of its source holds none of `<`, `>`, `&`,
-# follows no `<`, `</` or `&`, lies in no `<a …>` tag and no end tag, sits after the name of any other tag it is
-# in and then holds no quote either, and when the source has no `&#` (the one text after which the parser stops
-# reading markup depends on what follows it). Any other template is rendered, then tracked as before.
+# follows no `&`, and is either in text (every `<` before it closed by a `>`) or in a start tag other than `<a>`,
+# after its name and holding no quote (or is the whole href of an `<a>`, when it is `{{ unsubscribe_url }}`),
+# and when the source has no `&#` (the one text after which the parser stops reading markup depends on what
+# follows it). Any other template is rendered, then tracked as before.
 
 _CONSTRUCT = re.compile(r"({%.*?%}|{{.*?}}|{#.*?#})")  # django.template.base.tag_re: what the lexer splits on
 _PIXEL: Any = object()
@@ -394,15 +395,18 @@ def _in_tag_ok(source: str, start: int, raw: str, tag: tuple[int, int, str, list
 def _plannable(source: str, tags: list[tuple[int, int, str, list[tuple[str, str | None]]]]) -> bool:
     for match in _CONSTRUCT.finditer(source):
         start, end, raw = match.start(), match.end(), match.group()
-        if any(c in raw for c in "<>&") or source[max(0, start - 2) : start].endswith(("<", "</", "&")):
+        if any(c in raw for c in "<>&") or source[start - 1 : start] == "&":
             return False
-        for tag in tags:
-            if tag[0] < end and start < tag[1] and not _in_tag_ok(source, start, raw, tag):
+        around = [tag for tag in tags if tag[0] < end and start < tag[1]]
+        if around:
+            if not all(_in_tag_ok(source, start, raw, tag) for tag in around):
                 return False
+        elif source.rfind("<", 0, start) > source.rfind(">", 0, start):
+            return False  # after a `<` no tag closed: a comment, a declaration, a `<` of text: not worth proving
     return True
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _plan(source: str, base: str) -> tuple[Any, ...] | None:
     """The source's pieces: texts to render, anchors as (texts, targets) around their click URLs, and _PIXEL
     where the pixel goes; None when the source cannot be planned (see above)."""

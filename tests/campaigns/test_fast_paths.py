@@ -165,9 +165,9 @@ def test_each_part_renders_as_django_renders_it(source, html):
 
 PLANNED = """<!doctype html><html><head><title>{{ first_name }}</title><style>p > a { color: red }</style></head>
 <body><h1>Hello {{ first_name|default:"there" }}</h1><p title="{{ first_name }}" class=x>{{ custom.city }} &amp; more</p>
-<!-- a comment with {{ first_name }} and <a href="https://hidden.example/"> --><img alt={{ custom.slug }} src=x.png>
+<!-- a comment with <a href="https://hidden.example/"> --><img alt={{ custom.slug }} src=x.png>
 <a href="https://shop.example.com/?a=1&amp;b=2" class="btn">Shop</a> {# a note #} <a href='https://x.example/p'>You</a>
-<script>if (a > b) { document.write("<a href='https://js.example/{{ custom.slug }}'>") }</script>
+<script>if (a > b) { document.write("<a href='https://js.example/'>") }</script><style>{{ custom.city }}</style>
 <a href="{{ unsubscribe_url }}">Unsubscribe</a><a name=top href=https://bare.example/ download/>bare</a>
 {{ custom.n }}</body></html>{{ last_name }}"""
 
@@ -186,6 +186,10 @@ UNPLANNED = [
     '<a href="{{ unsubscribe_url }}" title="{{ first_name }}">u</a><a href="https://x.example/">x</a>',
     '<a href="{{ unsubscribe_url }}" href="https://x.example/">u</a>',
     '<a href="{{ unsubscribe_url }}?x={{ first_name }}">u</a><a href="https://x.example/">x</a>',
+    '<!{{ custom.slug }}- x <a href="https://x.example/">y</a> -->',  # a contact's "--" would open a comment
+    '<!-- {{ first_name }} --><a href="https://x.example/">x</a>',
+    '<p>a < b {{ first_name }}</p><a href="https://x.example/">x</a>',
+    "<script>document.write('<a href=\"https://x.example/{{ custom.slug }}\">')</script>",
 ]
 ODD_PEOPLE = [
     *CONTACTS,
@@ -193,6 +197,7 @@ ODD_PEOPLE = [
     {"first_name": "a href=https://evil.example/", "custom": {"slug": "a href=https://evil.example/"}},
     {"first_name": "&", "last_name": "&#", "custom": {"slug": "body", "city": "\r\n"}},
     {"first_name": "x", "custom": {"slug": "#"}},  # after a "&" of the template: "&#"
+    {"first_name": "--", "custom": {"slug": "--"}},
 ]
 
 
