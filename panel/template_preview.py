@@ -9,6 +9,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -74,6 +75,11 @@ PREVIEW_KEEP = 4  # a tenant's previews kept at once (several tabs)
 PREVIEW_MAX_BYTES = 2 * 1024 * 1024  # a larger HTML part is shown inline
 
 
+@lru_cache(maxsize=4)
+def _stash_script(client: Any) -> Any:
+    return client.register_script(_STASH)
+
+
 def _keys(owner_id: int) -> list[str]:
     return [f"xsender:panel:previews:{owner_id}", f"xsender:panel:previews:{owner_id}:order"]
 
@@ -86,8 +92,7 @@ def stash_html(owner_id: int, html: str) -> str:
         return ""
     token = secrets.token_urlsafe(24)
     try:
-        client = get_redis()
-        client.register_script(_STASH)(keys=_keys(owner_id), args=[token, html, PREVIEW_KEEP, PREVIEW_TTL])
+        _stash_script(get_redis())(keys=_keys(owner_id), args=[token, html, PREVIEW_KEEP, PREVIEW_TTL])
     except RedisError as exc:
         logger.warning("Could not keep a template preview (%s); shown inline.", type(exc).__name__)
         return ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from tracking import queue
 from tracking.models import InboundMessage, SeenEvent, UnmatchedCount
 from tracking.wake import wake_after_commit
 from xsender import events as platform
+from xsender.parsers import storable
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +78,19 @@ def _first_seen(scope: str, events: list[WebhookEvent]) -> list[WebhookEvent]:
     return [event for key, event in keyed.items() if key in fresh]
 
 
+def _storable(event: WebhookEvent) -> WebhookEvent:
+    changes = {f.name: storable(getattr(event, f.name)) for f in fields(event)}
+    same = all(changes[name] is getattr(event, name) for name in changes)
+    return event if same else replace(event, **changes)
+
+
 def receive_events(*, scope: str, home: Gateway | None, gateways: list[Gateway], events: list[WebhookEvent]) -> Outcome:
     """Takes `events` of a request verified for `gateways` (`home`: the gateway whose URL was called, or None at a
     site-wide URL). `scope` names where event ids are unique (a gateway, or a provider site-wide). Status events
-    are queued for their gateway's drain; customers' messages and session states are applied at once."""
+    are queued for their gateway's drain; customers' messages and session states are applied at once. A NUL or
+    lone surrogate in any field (which the database would refuse for the whole request, and the provider then
+    send again for ever) is replaced, the rest kept as sent."""
+    events = [_storable(event) for event in events]
     statuses = [e for e in events if isinstance(e, ProviderEvent)]
     others = [e for e in events if not isinstance(e, ProviderEvent)]
     outcome = Outcome(received=len(statuses))

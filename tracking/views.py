@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import fields, replace
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from tracking import selectors, services
 from xsender.api import WEBHOOKS, envelope
 from xsender.middleware import client_ip
-from xsender.parsers import depth_exceeds, storable
+from xsender.parsers import depth_exceeds
 from xsender.throttling import hit
 
 logger = logging.getLogger(__name__)
@@ -52,12 +50,6 @@ def _refusal(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
-def _storable(event: Any) -> Any:
-    changes = {f.name: storable(getattr(event, f.name)) for f in fields(event)}
-    same = all(changes[name] is getattr(event, name) for name in changes)
-    return event if same else replace(event, **changes)
-
-
 @csrf_exempt
 def receive(request: HttpRequest, kind: str, provider: str, gateway_uid: uuid.UUID | None = None) -> HttpResponse:
     """POST: events; GET: the provider's verification challenge; HEAD: a provider checking the URL exists."""
@@ -86,8 +78,5 @@ def receive(request: HttpRequest, kind: str, provider: str, gateway_uid: uuid.UU
     except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:  # OverflowError: a time past 9999
         logger.info("Unreadable %s/%s webhook body (%s).", kind, provider, type(exc).__name__)
         return WEBHOOKS.error_response("The body cannot be read as this provider's events.", 400)
-    # A provider's NUL or lone surrogate (in any field, any depth) would make the database refuse the whole
-    # request, and the provider retry it for ever: such characters are replaced, the rest kept as sent.
-    events = [_storable(event) for event in events]
     outcome = services.receive_events(scope=target.scope, home=target.home, gateways=verified, events=events)
     return JsonResponse(envelope("Events received.", outcome.as_dict()))
