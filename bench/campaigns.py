@@ -450,6 +450,9 @@ def main() -> None:
 
     django.setup()
     from xsender.redis import get_redis
+    from xsender.startup import settle
+
+    settle()  # what xsender:worker does once Django is set up: the fan-out below runs as in a worker's process
 
     get_redis().flushdb()
     port = _port()

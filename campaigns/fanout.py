@@ -37,6 +37,8 @@ from messaging.items import Item
 from messaging.models import Message, Source, Status
 from messaging.segments import sms_segments
 from messaging.services import accept_messages
+from messaging.validation import Draft as Checked
+from messaging.validation import item_errors
 from xsender.errors import CreditExhausted, DomainError, GatewayNotFound, Rejected, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -273,11 +275,14 @@ def _pay(campaign: Campaign, cost: int, count: int) -> None:
     campaign.reserved += excess
 
 
-def _accept(campaign: Campaign, rows: list[CampaignRecipient], items: list[Item]) -> tuple[list, list[Message]]:
+def _accept(
+    campaign: Campaign, rows: list[CampaignRecipient], items: list[Item], checked: list[Checked] | None = None
+) -> tuple[list, list[Message]]:
     """Accepts the chunk, paid from the reservation (_pay, before the messages are stored: the balance's row is
     then locked before the daily counts', in the order the send path takes them); an item the send path refuses
     (a rendered text too long, an address suppressed a moment ago) is skipped alone and the rest is tried again.
-    Raises the error that concerns the whole chunk (credit, gateway)."""
+    `checked`: the send path's check of each item, made with the draft (not repeated under the lock). Raises the
+    error that concerns the whole chunk (credit, gateway)."""
     held = campaign.reserved
     for _ in range(MAX_SKIP_ROUNDS):
         if not items:
@@ -292,6 +297,7 @@ def _accept(campaign: Campaign, rows: list[CampaignRecipient], items: list[Item]
                     source=Source.CAMPAIGN,
                     max_items=len(items),
                     prepaid=True,
+                    checked=checked,
                 )
                 _pay(campaign, sum(m.cost for m in messages), len(messages))  # covered already: the same rule
             return rows, messages
@@ -303,6 +309,7 @@ def _accept(campaign: Campaign, rows: list[CampaignRecipient], items: list[Item]
             _skip([rows[i] for i in refused], next(iter(refused.values())))
             keep = [i for i in range(len(items)) if i not in refused]
             rows, items = [rows[i] for i in keep], [items[i] for i in keep]
+            checked = None if checked is None else [checked[i] for i in keep]
     raise Rejected("Too many recipients of this chunk were refused by the send path.")
 
 
@@ -357,12 +364,14 @@ def finish_if_sent(campaign: Campaign) -> bool:
 @dataclass
 class Draft:
     """A chunk's items made outside the lock: its recipients, what the items were made of (the campaign's
-    inputs, each contact's data) and the item of each recipient whose contact was reachable then."""
+    inputs, each contact's data), the item of each recipient whose contact was reachable then, and the send
+    path's check of each item that passed it (messaging.validation: a pure function of the item)."""
 
     rows: list[CampaignRecipient]
     inputs: tuple[Any, ...]
     contacts: dict[int, dict[str, Any]]
     items: dict[int, Item]
+    checked: dict[int, Checked]
 
 
 def _values(instance: Any) -> tuple[Any, ...] | None:
@@ -413,7 +422,19 @@ def draft_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: in
     ids = [r.contact_id for r in rows]
     reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
     items = {r.pk: _item(campaign, reachable[r.contact_id], r) for r in rows if r.contact_id in reachable}
-    return Draft(rows=rows, inputs=_inputs(campaign), contacts=reachable, items=items)
+    return Draft(
+        rows=rows, inputs=_inputs(campaign), contacts=reachable, items=items, checked=_checked(campaign, items)
+    )
+
+
+def _checked(campaign: Campaign, items: dict[int, Item]) -> dict[int, Checked]:
+    """The send path's check of the drafted items (messaging.validation.item_errors), by recipient: those that
+    passed it. Nothing when an error concerns the whole chunk (the send path then says so under the lock)."""
+    drafts, errors = item_errors(campaign.channel, list(items.values()), max_items=len(items))
+    bad = {e["index"] for e in errors if "index" in e}
+    if len(bad) < len(errors):
+        return {}
+    return {pk: draft for index, (pk, draft) in enumerate(zip(items, drafts, strict=True)) if index not in bad}
 
 
 _OPEN = "SELECT id FROM {table} WHERE id = ANY(%s) AND message_uid IS NULL AND skipped = ''"
@@ -469,15 +490,16 @@ def _settle(campaign: Campaign, rows: list[CampaignRecipient], draft: Draft | No
     _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
     rows = [r for r in rows if r.contact_id in reachable]
     if draft is None or draft.inputs != _inputs(campaign):
-        draft = Draft(rows=[], inputs=(), contacts={}, items={})
+        draft = Draft(rows=[], inputs=(), contacts={}, items={}, checked={})
+    kept = [r.pk in draft.items and draft.contacts.get(r.contact_id) == reachable[r.contact_id] for r in rows]
     items = [
-        draft.items[r.pk]
-        if r.pk in draft.items and draft.contacts.get(r.contact_id) == reachable[r.contact_id]
-        else _item(campaign, reachable[r.contact_id], r)
-        for r in rows
+        draft.items[r.pk] if keep else _item(campaign, reachable[r.contact_id], r)
+        for r, keep in zip(rows, kept, strict=True)
     ]
+    # The drafted check stands for the chunk only when every item is drafted and passed it: else all are checked.
+    checked = [draft.checked[r.pk] for r in rows] if all(kept) and all(r.pk in draft.checked for r in rows) else None
     try:
-        sent_rows, messages = _accept(campaign, rows, items)
+        sent_rows, messages = _accept(campaign, rows, items, checked)
     except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:
         # About the whole chunk: nothing of it was created. The campaign waits for the tenant (top up, fix the
         # gateway), then resumes where it stopped; the skips above are kept (they hold whatever happens).

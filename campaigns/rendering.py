@@ -42,6 +42,7 @@ from django.template.base import (
     render_value_in_context,
 )
 from django.template.defaultfilters import default
+from django.utils.safestring import mark_safe
 
 # The placeholders a contact fills, beside `custom.<field>`. True/False/None are the names Django's Context
 # always holds: they are values too, so a lookup into them is refused like one into first_name.
@@ -157,22 +158,69 @@ def contact_context(contact: Mapping[str, Any], *, unsubscribe_url: str = "") ->
     return Context(data, autoescape=False)
 
 
+class _Placeholder:
+    """A placeholder of the common shape, `{{ name }}` or `{{ custom.field }}` with `|default:"literal"`s, resolved
+    as FilterExpression.resolve resolves it in a context of contact_context without its general machinery (a
+    campaign resolves each one once per contact): the value read by key (a custom field the contact lacks is
+    the engine's string_if_invalid, ""), then each default in turn, its literal marked safe as Django marks it.
+    Whatever the context holds otherwise goes through Django (tests/campaigns/test_fast_paths.py compares both)."""
+
+    __slots__ = ("defaults", "expression", "field", "name")
+
+    def __init__(self, expression: FilterExpression, name: str, field: str | None, defaults: tuple[Any, ...]):
+        self.expression, self.name, self.field, self.defaults = expression, name, field, defaults
+
+    @classmethod
+    def of(cls, expression: FilterExpression) -> _Placeholder | FilterExpression:
+        variable = expression.var
+        lookups = variable.lookups if isinstance(variable, Variable) and not variable.translate else None
+        if lookups and len(lookups) == 1 and lookups[0] in SCALARS:
+            name, field = lookups[0], None
+        elif lookups and len(lookups) == 2 and lookups[0] == CUSTOM:
+            name, field = lookups
+        else:
+            return expression
+        defaults = []
+        for function, args in expression.filters:
+            if function is not default or len(args) != 1 or args[0][0]:  # another filter, or default:placeholder
+                return expression
+            defaults.append(args[0][1])
+        return cls(expression, name, field, tuple(defaults))
+
+    def resolve(self, context: Context) -> Any:
+        try:
+            value = context[self.name]
+        except KeyError:
+            return self.expression.resolve(context)
+        if self.field is not None:
+            if value.__class__ is not Fields:
+                return self.expression.resolve(context)
+            value = value._values.get(self.field, ENGINE.string_if_invalid)
+        if value.__class__ is not str:
+            return self.expression.resolve(context)
+        for literal in self.defaults:
+            value = value or mark_safe(literal)  # noqa: S308 — the template's own literal, as Django marks it
+        return value
+
+
 @lru_cache(maxsize=1024)
-def _parts(template: Template) -> tuple[str | FilterExpression, ...] | None:
+def _parts(template: Template) -> tuple[str | _Placeholder | FilterExpression, ...] | None:
     """The template as its literal texts and placeholders, in order; None when it holds any other node (then
     Django renders it)."""
-    parts: list[str | FilterExpression] = []
+    parts: list[str | _Placeholder | FilterExpression] = []
     for node in template.nodelist:
         if isinstance(node, TextNode):
             parts.append(node.s)
         elif isinstance(node, VariableNode):
-            parts.append(node.filter_expression)
+            parts.append(_Placeholder.of(node.filter_expression))
         else:
             return None
     return tuple(parts)
 
 
-def _render_parts(template: Template, parts: tuple[str | FilterExpression, ...], context: Context) -> str:
+def _render_parts(
+    template: Template, parts: tuple[str | _Placeholder | FilterExpression, ...], context: Context
+) -> str:
     """What Template.render gives for a template of texts and placeholders only, without its per-node machinery
     (a campaign renders each part once per contact): each placeholder resolved by Django (filters and all), a
     plain string escaped as render_value_in_context escapes it, anything else (a safe literal of `default`, a

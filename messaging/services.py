@@ -133,6 +133,7 @@ def accept_messages(
     idempotency_key: str = "",
     max_items: int | None = None,
     prepaid: bool = False,
+    checked: Sequence[Draft] | None = None,
 ) -> list[Message]:
     """Checks, routes, charges and stores one request's messages, then wakes the workers on commit.
 
@@ -142,8 +143,13 @@ def accept_messages(
     `max_items` items (default XSENDER_MAX_RECIPIENTS; the panel's bulk send from a file allows more).
     `prepaid`: the caller has already debited these messages (a campaign's reservation): each keeps its `cost`,
     so a cancelled or failed one is refunded as usual, but no debit is run here.
+    `checked`: what check_items already made of exactly these items, in order (a campaign checks its chunk
+    before it takes its lock): not checked a second time.
     """
-    drafts = check_items(channel, items, max_items=max_items)
+    if checked is None or len(checked) != len(items):
+        drafts = check_items(channel, items, max_items=max_items)
+    else:
+        drafts = list(checked)
     check_plan(principal=principal, channel=channel)
     gateways = resolve_gateways(principal=principal, channel=channel, drafts=drafts)
     messages = _build(

@@ -139,11 +139,17 @@ SOURCES = [
     "{{ unsubscribe_url }}",
     "no placeholder at all",
     "",
+    # the common shapes, resolved by key (rendering._Placeholder), beside ones left to Django
+    '{{ custom.city|default:""|default:"<i>second</i>" }}|{{ company|default:first_name|default:"x" }}',
+    '{{ custom.n|default:0 }}{{ custom.0 }}{{ custom.ville|default:company }}{{ phone|default:"&amp;" }}',
+    '{{ None|default:"none" }} {{ True }} {{ dicts }} {{ autoescape }} {{ email|default:_("kept") }}',
+    '{{ "literal"|default:"x" }} {{ 12 }} {{ custom.CITY|default:"case" }} {{ custom.ville }}',
 ]
 PEOPLE = [
     {"first_name": "Ada", "last_name": "O'Neil & Co", "email": "ada@example.com", "custom": {"city": "<London>"}},
     {"first_name": "", "custom": {"city": "", "n": 1234567}},
     {"first_name": 'Quote " and \nline', "custom": {"n": True}},
+    {"company": "<Acme>", "phone": "+15551234567", "custom": {"0": "zero", "ville": "Évry", "n": 0.5}},
     {},
 ]
 
