@@ -40,6 +40,7 @@ from messaging.services import accept_messages
 from messaging.validation import Draft as Checked
 from messaging.validation import item_errors
 from xsender.errors import CreditExhausted, DomainError, GatewayNotFound, Rejected, ValidationFailed
+from xsender.rows import key_array
 
 logger = logging.getLogger(__name__)
 CHUNK = 1000
@@ -323,7 +324,7 @@ def _record(rows: list[CampaignRecipient], messages: list[Message]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             _RECORD.format(table=CampaignRecipient._meta.db_table),
-            [[r.pk for r in rows], [m.uid for m in messages]],
+            [key_array(r.id for r in rows), key_array(m.uid for m in messages)],
         )
 
 
@@ -437,13 +438,13 @@ def _checked(campaign: Campaign, items: dict[int, Item]) -> dict[int, Checked]:
     return {pk: draft for index, (pk, draft) in enumerate(zip(items, drafts, strict=True)) if index not in bad}
 
 
-_OPEN = "SELECT id FROM {table} WHERE id = ANY(%s) AND message_uid IS NULL AND skipped = ''"
+_OPEN = "SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) AND message_uid IS NULL AND skipped = ''"
 
 
 def _still_open(rows: list[CampaignRecipient]) -> list[CampaignRecipient]:
     """Those of `rows` that still have no message and no reason to get none (one query; the ids as one array)."""
     with connection.cursor() as cursor:
-        cursor.execute(_OPEN.format(table=CampaignRecipient._meta.db_table), [[r.pk for r in rows]])
+        cursor.execute(_OPEN.format(table=CampaignRecipient._meta.db_table), [key_array(r.id for r in rows)])
         still = {pk for (pk,) in cursor.fetchall()}
     return [r for r in rows if r.pk in still]
 

@@ -25,6 +25,7 @@ from contacts.segments import check_rules, members_only, memberships, segment_q
 from messaging.models import Suppression
 from xsender.errors import ValidationFailed
 from xsender.public_ids import is_public_id
+from xsender.rows import key_array
 from xsender.tenancy import owned_by_public_id
 
 MAX_PAGE = 500
@@ -159,7 +160,7 @@ _DATA_FIELDS = ("first_name", "last_name", "email", "phone", "company", "time_zo
 
 _REACHABLE = """
 SELECT c.id, {fields}, c.custom FROM {contacts} c
-WHERE c.id = ANY(%(ids)s) AND c.owner_id = %(owner)s AND c.{status} = %(subscribed)s AND c.{address} <> ''
+WHERE c.id = ANY(%(ids)s::bigint[]) AND c.owner_id = %(owner)s AND c.{status} = %(subscribed)s AND c.{address} <> ''
   AND NOT EXISTS (
     SELECT 1 FROM {suppressions} s
     WHERE (s.user_id = %(owner)s OR s.user_id IS NULL) AND s.channel = %(channel)s AND s.address = c.{address}
@@ -181,7 +182,7 @@ def reachable_data(*, owner: User, channel: str, ids: list[int], names: dict[str
         status=STATUS_FIELDS[channel],
         address="email" if channel == "email" else "phone",
     )
-    params = {"ids": list(ids), "owner": owner.pk, "subscribed": ContactStatus.SUBSCRIBED.value, "channel": channel,
+    params = {"ids": key_array(ids), "owner": owner.pk, "subscribed": ContactStatus.SUBSCRIBED.value, "channel": channel,
               "reasons": list(SUPPRESSION_STATUS)}  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

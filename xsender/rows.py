@@ -8,7 +8,8 @@ out are deferred: reading one loads it on first access.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -31,3 +32,10 @@ class Columns:
         for index, convert in self.converters:
             values[index] = convert(values[index], None, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def key_array(values: Iterable[int | uuid.UUID]) -> str:
+    """Keys (ints or UUIDs) as one PostgreSQL array literal, `{1,2,3}`, for a parameter cast in the SQL
+    (`= ANY(%s::bigint[])`, `unnest(%s::uuid[])`): psycopg adapts a list element by element in Python, which cost
+    a campaign's chunk of 1,000 keys ~5 % of its time; a key's text needs no quoting."""
+    return "{" + ",".join(map(str, values)) + "}"
