@@ -214,11 +214,19 @@ def _tag(attrs: list[tuple[str, str | None]], closed: bool, recipient_id: int) -
     return None if pieces is None else _clicks(pieces, recipient_id)
 
 
+@lru_cache(maxsize=8)
+def _escaped_click_prefix(base: str) -> str:
+    return escape(f"{base}{_path('campaigns:click')}", quote=True)
+
+
 def _clicks(pieces: tuple[tuple[str, ...], tuple[str, ...]], recipient_id: int) -> str:
+    """The tag's texts around the recipient's click URLs, each as `escape(click_url(…), quote=True)` gives it: the
+    URL's start escaped once per base, its token (base64url and ":") needing none."""
     texts, targets = pieces
+    prefix = _escaped_click_prefix(_base())
     out = [texts[0]]
     for target, text in zip(targets, texts[1:], strict=True):
-        out += [escape(click_url(recipient_id, target), quote=True), text]
+        out += [prefix, click_token(recipient_id, target), "/", text]
     return "".join(out)
 
 

@@ -71,7 +71,11 @@ def _value(message: Message, column: str) -> Any:
 
 
 def _json(value: Any, column: str) -> str | None:
-    return None if value is None and column in NULLABLE_JSON else json.dumps(value)
+    if value is None and column in NULLABLE_JSON:
+        return None
+    if not value and value.__class__ in (dict, list):  # most messages: no attachments, no provider answer yet
+        return "{}" if value.__class__ is dict else "[]"
+    return json.dumps(value)
 
 
 _ROW = operator.attrgetter("id", *INSERT_COLUMNS)
