@@ -77,7 +77,9 @@ ENGINE = _SandboxEngine(loaders=[], libraries={}, builtins=[], debug=False, stri
 
 class Fields:
     """`custom` in the context: a contact's custom field values, readable by key only. A plain dict would let
-    `{{ custom.items }}` or `{{ custom.clear }}` reach its methods when the contact has no such field."""
+    `{{ custom.items }}` or `{{ custom.clear }}` reach its methods when the contact has no such field. A field the
+    contact has no value for reads as empty, as the engine shows a missing placeholder — also where it is another
+    placeholder's fallback (`{{ first_name|default:custom.nickname }}`), where Django would raise instead."""
 
     __slots__ = ("_values",)
 
@@ -85,7 +87,7 @@ class Fields:
         self._values = dict(values)
 
     def __getitem__(self, key: str) -> str:
-        return self._values[key]
+        return self._values.get(key, "")
 
 
 def _lookup_error(variable: Variable) -> str | None:

@@ -25,6 +25,15 @@ def test_placeholders_fallbacks_and_custom_fields_are_filled():
     assert text("{{ custom.missing|default:first_name }}", ADA) == "Ada"
 
 
+def test_a_custom_field_a_contact_lacks_is_empty_also_as_a_fallback(alice):
+    # Django raises for a filter argument it cannot resolve: every message of such a template would fail.
+    source = "[{{ first_name|default:custom.nickname }}][{{ custom.nickname|default:custom.other }}]"
+    assert text(source, ADA) == "[Ada][]"
+    assert text(source, {"custom": {"nickname": "Ace"}}) == "[Ace][Ace]"
+    template = create_template(owner=alice.user, channel="sms", name="t", body="Hi {{ last_name|default:custom.nick }}")
+    assert render_template(template=template, contact={"first_name": "Ada"}).body == "Hi "
+
+
 def test_custom_values_of_every_plain_type_render_and_others_render_as_nothing():
     custom = {"n": 3, "paid": True, "since": datetime.date(2024, 5, 1), "tags": ["a"], "obj": object()}
     source = "{{ custom.n }}|{{ custom.paid }}|{{ custom.since }}|{{ custom.tags }}|{{ custom.obj }}"
