@@ -14,12 +14,12 @@ from typing import Any
 
 import idna
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 
 from accounts.models import User
 from contacts.models import ContactStatus, CustomField
 from messaging.validation import normalise_email, normalise_number
 from xsender.errors import FieldError, ValidationFailed
+from xsender.validators import validate_email
 
 NAME_LIMIT = 255
 TEXT_LIMIT = 255  # SendX: a text custom field holds at most 255 characters

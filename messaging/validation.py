@@ -18,13 +18,13 @@ import idna
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 
 from gateways.backends import get_backend_class
 from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.segments import sms_segments
 from xsender.errors import FieldError, GatewayNotFound, ValidationFailed
+from xsender.validators import validate_email
 
 if TYPE_CHECKING:
     from gateways.models import Gateway
