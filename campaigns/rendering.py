@@ -163,8 +163,9 @@ def contact_context(contact: Mapping[str, Any], *, unsubscribe_url: str = "") ->
 class _Placeholder:
     """A placeholder of the common shape, `{{ name }}` or `{{ custom.field }}` with `|default:"literal"`s, resolved
     as FilterExpression.resolve resolves it in a context of contact_context without its general machinery (a
-    campaign resolves each one once per contact): the value read by key (a custom field the contact lacks is
-    the engine's string_if_invalid, ""), then each default in turn, its literal marked safe as Django marks it.
+    campaign resolves each one once per contact): the value read by key (through Fields for a custom field, so a
+    field the contact lacks reads as Fields says), then each default in turn, its literal marked safe as Django
+    marks it.
     Whatever the context holds otherwise goes through Django (tests/campaigns/test_fast_paths.py compares both)."""
 
     __slots__ = ("defaults", "expression", "field", "name")
@@ -197,7 +198,7 @@ class _Placeholder:
         if self.field is not None:
             if value.__class__ is not Fields:
                 return self.expression.resolve(context)
-            value = value._values.get(self.field, ENGINE.string_if_invalid)
+            value = value[self.field]
         if value.__class__ is not str:
             return self.expression.resolve(context)
         for literal in self.defaults:
@@ -224,7 +225,8 @@ def _render_parts(
     template: Template, parts: tuple[str | _Placeholder | FilterExpression, ...], context: Context
 ) -> str:
     """What Template.render gives for a template of texts and placeholders only, without its per-node machinery
-    (a campaign renders each part once per contact): each placeholder resolved by Django (filters and all), a
+    (a campaign renders each part once per contact): each placeholder resolved by its _Placeholder (the common
+    shape) or by Django (filters and all), a
     plain string escaped as render_value_in_context escapes it, anything else (a safe literal of `default`, a
     number) through render_value_in_context itself."""
     bound = context.template is None

@@ -144,9 +144,10 @@ def accept_messages(
     `prepaid`: the caller has already debited these messages (a campaign's reservation): each keeps its `cost`,
     so a cancelled or failed one is refunded as usual, but no debit is run here.
     `checked`: what check_items already made of exactly these items, in order (a campaign checks its chunk
-    before it takes its lock): not checked a second time.
+    before it takes its lock): not checked a second time. Anything else (none, another count, no item at all)
+    is checked here.
     """
-    if checked is None or len(checked) != len(items):
+    if not checked or len(checked) != len(items):
         drafts = check_items(channel, items, max_items=max_items)
     else:
         drafts = list(checked)
