@@ -39,7 +39,7 @@ from messaging.segments import sms_segments
 from messaging.services import accept_messages
 from messaging.validation import Draft as Checked
 from messaging.validation import item_errors
-from xsender.errors import CreditExhausted, DomainError, GatewayNotFound, Rejected, ValidationFailed
+from xsender.errors import CreditExhausted, DomainError, FieldError, GatewayNotFound, Rejected, ValidationFailed
 from xsender.rows import key_array
 
 logger = logging.getLogger(__name__)
@@ -251,11 +251,21 @@ def _skip(rows: list[Pick], reason: str) -> None:
         CampaignRecipient.objects.filter(pk__in=[r.pk for r in rows]).update(skipped=reason[:255])
 
 
+def _per_item(errors: list[FieldError]) -> dict[int, str]:
+    """The send path's check errors by item (index → the item's first reason); empty when one of them is about
+    the whole chunk (names no item)."""
+    if not all("index" in e for e in errors):
+        return {}
+    found: dict[int, str] = {}
+    for e in errors:
+        found.setdefault(e["index"], f"{e.get('field', '')}: {e.get('message', '')}")
+    return found
+
+
 def _refused(error: DomainError, size: int) -> dict[int, str]:
     """Per-item refusals of the send path (index → reason); empty when the error is about the whole chunk."""
     if isinstance(error, ValidationFailed):
-        found = {e["index"]: f"{e.get('field', '')}: {e.get('message', '')}" for e in error.errors if "index" in e}
-        return found if len(found) == len(error.errors) else {}
+        return _per_item(error.errors)
     if isinstance(error, Rejected) and error.index is not None and error.index < size:
         return {error.index: error.message}
     return {}
@@ -449,8 +459,8 @@ def _checked(campaign: Campaign, items: dict[int, Item]) -> dict[int, Checked]:
     """The send path's check of the drafted items (messaging.validation.item_errors), by recipient: those that
     passed it. Nothing when an error concerns the whole chunk (the send path then says so under the lock)."""
     drafts, errors = item_errors(campaign.channel, list(items.values()), max_items=len(items))
-    bad = {e["index"] for e in errors if "index" in e}
-    if len(bad) < len(errors):
+    bad = _per_item(errors)
+    if errors and not bad:
         return {}
     return {pk: draft for index, (pk, draft) in enumerate(zip(items, drafts, strict=True)) if index not in bad}
 
