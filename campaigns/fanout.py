@@ -32,7 +32,13 @@ from campaigns.content import render_template, rendered_item
 from campaigns.local_time import local_moment
 from campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Template
 from contacts.models import Contact, ContactStatus, Segment
-from contacts.selectors import custom_field_names, reachable_data, segment_contacts, with_statuses
+from contacts.selectors import (
+    custom_field_names,
+    reachable_data,
+    reachable_versions,
+    segment_contacts,
+    with_statuses,
+)
 from messaging.items import Item
 from messaging.models import Message, Source, Status
 from messaging.segments import sms_segments
@@ -392,12 +398,13 @@ def finish_if_sent(campaign: Campaign) -> bool:
 @dataclass
 class Draft:
     """A chunk's items made outside the lock: its recipients, what the items were made of (the campaign's
-    inputs, each contact's data), the item of each recipient whose contact was reachable then, and the send
-    path's check of each item that passed it (messaging.validation: a pure function of the item)."""
+    inputs, the version of each contact's data: contacts.selectors.Reached), the item of each recipient whose
+    contact was reachable then, and the send path's check of each item that passed it (messaging.validation: a
+    pure function of the item)."""
 
     rows: list[Pick]
     inputs: tuple[Any, ...]
-    contacts: dict[int, dict[str, Any]]
+    versions: dict[int, str]
     items: dict[int, Item]
     checked: dict[int, Checked]
 
@@ -410,11 +417,12 @@ _ITEM_FIELDS = ("channel", "gateway_identifier", "track_opens_clicks", "throttle
                 "schedule_at", "contact_time_zone")  # fmt: skip
 
 
-def _inputs(campaign: Campaign) -> tuple[Any, ...]:
-    """Everything of the campaign an item is made of besides its contact: a draft made of other inputs (the
-    campaign paused, edited and resumed meanwhile) is rendered again under the lock."""
+def _inputs(campaign: Campaign, names: dict[str, str]) -> tuple[Any, ...]:
+    """Everything an item is made of besides its contact's data: the campaign's own fields, its template and
+    sender, the tenant's custom field names. A draft made of other inputs (the campaign paused, edited and
+    resumed meanwhile; a field renamed) is rendered again under the lock."""
     own = tuple(getattr(campaign, name) for name in _ITEM_FIELDS)
-    return own, _values(campaign.template), _values(campaign.sender)
+    return own, _values(campaign.template), _values(campaign.sender), names
 
 
 def _todo(campaign: Campaign) -> QuerySet[CampaignRecipient]:
@@ -449,9 +457,10 @@ def draft_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: in
     names = custom_field_names(owner=campaign.owner)
     ids = [r.contact_id for r in rows]
     reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
-    items = {r.pk: _item(campaign, reachable[r.contact_id], r) for r in rows if r.contact_id in reachable}
+    items = {r.pk: _item(campaign, reachable[r.contact_id].data, r) for r in rows if r.contact_id in reachable}
+    versions = {pk: reached.version for pk, reached in reachable.items()}
     return Draft(
-        rows=rows, inputs=_inputs(campaign), contacts=reachable, items=items, checked=_checked(campaign, items)
+        rows=rows, inputs=_inputs(campaign, names), versions=versions, items=items, checked=_checked(campaign, items)
     )
 
 
@@ -509,23 +518,26 @@ def send_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: int
 
 def _settle(campaign: Campaign, rows: list[Pick], draft: Draft | None = None) -> int | None:
     # The chunk's contacts that still have the address and are still subscribed (a status or a suppression may
-    # have changed since the audience was resolved, or since the draft), as template data: one query of plain
-    # values. A drafted item is kept when the campaign's inputs and its contact's data are what it was made of.
+    # have changed since the audience was resolved, or since the draft). A drafted item is kept when the
+    # campaign's inputs and the version of its contact's data are what it was made of: the versions are one
+    # query of short values; only the contacts whose items are made again here are read whole.
     names = custom_field_names(owner=campaign.owner)
     ids = [r.contact_id for r in rows]
-    reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
-    gone = [r for r in rows if r.contact_id not in reachable]
+    if draft is not None and draft.inputs == _inputs(campaign, names):
+        versions = reachable_versions(owner=campaign.owner, channel=campaign.channel, ids=ids)
+        kept = {r.pk for r in rows
+                if r.pk in draft.items and draft.versions.get(r.contact_id, "") == versions.get(r.contact_id)}  # fmt: skip
+        redo = [r.contact_id for r in rows if r.pk not in kept and r.contact_id in versions]
+    else:
+        draft, kept, redo = None, set(), ids
+    reached = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=redo, names=names) if redo else {}
+    gone = [r for r in rows if r.pk not in kept and r.contact_id not in reached]
     _skip(gone, f"Not subscribed to {campaign.channel}, or no address, when its turn came.")
-    rows = [r for r in rows if r.contact_id in reachable]
-    if draft is None or draft.inputs != _inputs(campaign):
-        draft = Draft(rows=[], inputs=(), contacts={}, items={}, checked={})
-    kept = [r.pk in draft.items and draft.contacts.get(r.contact_id) == reachable[r.contact_id] for r in rows]
-    items = [
-        draft.items[r.pk] if keep else _item(campaign, reachable[r.contact_id], r)
-        for r, keep in zip(rows, kept, strict=True)
-    ]
+    rows = [r for r in rows if r.pk in kept or r.contact_id in reached]
+    items = [draft.items[r.pk] if r.pk in kept else _item(campaign, reached[r.contact_id].data, r) for r in rows]
     # The drafted check stands for the chunk only when every item is drafted and passed it: else all are checked.
-    checked = [draft.checked[r.pk] for r in rows] if all(kept) and all(r.pk in draft.checked for r in rows) else None
+    drafted = draft is not None and all(r.pk in kept and r.pk in draft.checked for r in rows)
+    checked = [draft.checked[r.pk] for r in rows] if drafted else None
     try:
         sent_rows, messages = _accept(campaign, rows, items, checked)
     except (CreditExhausted, GatewayNotFound, ValidationFailed, Rejected) as error:

@@ -25,13 +25,13 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core import signing
 from django.template import Context
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 
 from campaigns.rendering import render_source
+from xsender.hot_settings import setting
 
 UNSUBSCRIBE = "xsender.campaigns.unsubscribe"
 CONTACT_UNSUBSCRIBE = "xsender.contacts.unsubscribe"  # a contact's link in a message outside any campaign
@@ -48,7 +48,7 @@ def _signer(salt: str) -> signing.Signer:
 
 
 def _base() -> str:
-    return settings.XSENDER_BASE_URL.rstrip("/")
+    return setting("XSENDER_BASE_URL").rstrip("/")
 
 
 @lru_cache(maxsize=16)
@@ -62,7 +62,7 @@ def _mac(salt: str, key: str | bytes) -> hmac.HMAC:
 def _sign(value: str, salt: str) -> str:
     """`_signer(salt).sign(value)`, the same token, without building a Signer and deriving its key each time: a
     campaign signs several links a message (tests/campaigns/test_fast_paths.py compares both)."""
-    mac = _mac(salt, settings.SECRET_KEY).copy()
+    mac = _mac(salt, setting("SECRET_KEY")).copy()
     mac.update(value.encode())
     return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
 

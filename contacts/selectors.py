@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -159,7 +159,7 @@ _DATA_FIELDS = ("first_name", "last_name", "email", "phone", "company", "time_zo
 
 
 _REACHABLE = """
-SELECT c.id, {fields}, c.custom FROM {contacts} c
+SELECT c.id, {columns} FROM {contacts} c
 WHERE c.id = ANY(%(ids)s::bigint[]) AND c.owner_id = %(owner)s AND c.{status} = %(subscribed)s AND c.{address} <> ''
   AND NOT EXISTS (
     SELECT 1 FROM {suppressions} s
@@ -167,16 +167,23 @@ WHERE c.id = ANY(%(ids)s::bigint[]) AND c.owner_id = %(owner)s AND c.{status} = 
       AND s.reason = ANY(%(reasons)s)
   )
 """
+# The version of a contact's row: the transaction that wrote it (PostgreSQL's `xmin` system column, free to read).
+# Any change to the row writes a new version of it, so whatever its template data is read from has not changed
+# while this has not (the optimistic-concurrency token PostgreSQL drivers use); a write that changes nothing only
+# makes a draft be rendered again.
+_VERSION = "c.xmin::text"
 
 
-def reachable_data(*, owner: User, channel: str, ids: list[int], names: dict[str, str]) -> dict[int, dict[str, Any]]:
-    """Of the contacts `ids` of `owner`, those that have `channel`'s address and are subscribed there, as template
-    data (contact_data's shape), in one query of plain values. Subscribed means what `with_statuses` says for
-    this one channel: the stored status is subscribed and no suppression of the tenant's or everyone's names the
-    address (every suppression reason is a status other than subscribed). The ids go as one array parameter: a
-    campaign chunk asks for a thousand at a time, and a thousand parameters cost more than the query."""
+class Reached(NamedTuple):
+    """A reachable contact's template data (contact_data's shape) and the version of what it was read from."""
+
+    version: str
+    data: dict[str, Any]
+
+
+def _reachable(owner: User, channel: str, ids: list[int], columns: str) -> list[tuple[Any, ...]]:
     sql = _REACHABLE.format(
-        fields=", ".join(f"c.{name}" for name in _DATA_FIELDS),
+        columns=columns,
         contacts=Contact._meta.db_table,
         suppressions=Suppression._meta.db_table,
         status=STATUS_FIELDS[channel],
@@ -186,14 +193,30 @@ def reachable_data(*, owner: User, channel: str, ids: list[int], names: dict[str
               "reasons": list(SUPPRESSION_STATUS)}  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return cursor.fetchall()
+
+
+def reachable_data(*, owner: User, channel: str, ids: list[int], names: dict[str, str]) -> dict[int, Reached]:
+    """Of the contacts `ids` of `owner`, those that have `channel`'s address and are subscribed there, with their
+    template data and its version (Reached), in one query of plain values. Subscribed means what `with_statuses`
+    says for this one channel: the stored status is subscribed and no suppression of the tenant's or everyone's
+    names the address (every suppression reason is a status other than subscribed). The ids go as one array
+    parameter: a campaign chunk asks for a thousand at a time, and a thousand parameters cost more than the
+    query."""
+    rows = _reachable(owner, channel, ids, f"{_VERSION}, {', '.join(f'c.{name}' for name in _DATA_FIELDS)}, c.custom")
     found = {}
-    for pk, *values, custom in rows:
+    for pk, version, *values, custom in rows:
         data: dict[str, Any] = dict(zip(_DATA_FIELDS, values, strict=True))
         custom = json.loads(custom) if isinstance(custom, str) else custom  # Django reads jsonb as text
         data["custom"] = {names[key]: value for key, value in custom.items() if key in names}
-        found[pk] = data
+        found[pk] = Reached(version, data)
     return found
+
+
+def reachable_versions(*, owner: User, channel: str, ids: list[int]) -> dict[int, str]:
+    """reachable_data's contacts, by the version of their data only (what to compare with an earlier read: a
+    thousand short strings instead of a thousand contacts' data)."""
+    return dict(_reachable(owner, channel, ids, _VERSION))
 
 
 # ---------------------------------------------------------------- segments

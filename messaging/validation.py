@@ -24,6 +24,7 @@ from gateways.backends import get_backend_class
 from messaging.items import EmailItem, Item, SmsItem, WhatsAppItem
 from messaging.segments import sms_segments
 from xsender.errors import FieldError, GatewayNotFound, ValidationFailed
+from xsender.hot_settings import setting
 from xsender.validators import validate_email
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def _email(item: EmailItem, errors: _Errors) -> Draft:
 def _own_url(value: str, errors: _Errors, name: str) -> str:
     """One of our own public URLs (a header-bound value: no line break), or "". Only XSender itself sets it."""
     value = errors.text(value, name, limit=LIMITS["url"], required=False, header=True)
-    if value and not value.startswith(settings.XSENDER_BASE_URL.rstrip("/") + "/"):
+    if value and not value.startswith(setting("XSENDER_BASE_URL").rstrip("/") + "/"):
         errors.add(name, "Must be one of this server's URLs (XSENDER_BASE_URL).")
     return value
 

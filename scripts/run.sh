@@ -30,7 +30,9 @@ python manage.py migrate --noinput -v 0
 python manage.py collectstatic --noinput -v 0
 python manage.py xsender:demo
 
-honcho start -f Procfile &
+# Workers: one per core by default (XSENDER_WORKERS), so a campaign's fan-out lanes (XSENDER_CAMPAIGN_LANES, 2)
+# render on as many cores and one gateway's drain does not hold up another's.
+honcho start -f Procfile -c "worker=${XSENDER_WORKERS:-2}" &
 honcho_pid=$!
 # A signal for this script alone (not its whole process group) is passed on to honcho, which stops the rest.
 trap 'kill -TERM "$honcho_pid" 2>/dev/null || true' INT TERM HUP

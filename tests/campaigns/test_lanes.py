@@ -164,3 +164,35 @@ def test_a_draft_whose_recipients_another_job_settled_meanwhile_sends_none_of_th
         pass
     sent = Counter(campaign_messages(campaign).values_list("recipient", flat=True))
     assert sent == Counter({f"p{i}@example.com": 1 for i in range(6)})
+
+
+def test_a_draft_overtaken_by_a_custom_value_or_a_renamed_field_commits_what_they_are_then(
+    alice, gateways, monkeypatch
+):
+    owner = alice.user
+    city = contacts.create_custom_field(owner=owner, name="city", type="text")
+    campaign = big_campaign(alice, 4)
+    for i, contact in enumerate(Contact.objects.filter(owner=owner).order_by("email")):
+        contacts.update_contact(contact=contact, custom={"city": f"Town{i}"})
+    Template.objects.filter(pk=campaign.template_id).update(subject="{{ custom.city }}|{{ custom.town }}")
+    real = fanout.draft_chunk
+
+    def value_changed(**kwargs):
+        drafted = real(**kwargs)
+        contacts.update_contact(contact=Contact.objects.get(email="p0@example.com"), custom={"city": "Moved"})
+        return drafted
+
+    monkeypatch.setattr(fanout, "draft_chunk", value_changed)
+    assert fanout.send_chunk(campaign_id=campaign.pk, size=2) == 2
+    subjects = dict(campaign_messages(campaign).values_list("recipient", "subject"))
+    assert subjects == {"p0@example.com": "Moved|", "p1@example.com": "Town1|"}
+
+    def renamed(**kwargs):
+        drafted = real(**kwargs)
+        contacts.update_custom_field(field=city, name="town")  # no contact changes: the field's name does
+        return drafted
+
+    monkeypatch.setattr(fanout, "draft_chunk", renamed)
+    assert fanout.send_chunk(campaign_id=campaign.pk, size=2) == 2
+    subjects = dict(campaign_messages(campaign).values_list("recipient", "subject"))
+    assert subjects["p2@example.com"] == "|Town2" and subjects["p3@example.com"] == "|Town3"
