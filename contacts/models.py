@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from xsender.public_ids import public_id_default
@@ -160,6 +161,13 @@ class Contact(models.Model):
             ),
             models.Index(
                 fields=["owner", "phone"], opclasses=["int8_ops", "varchar_pattern_ops"], name="contact_phone_prefix"
+            ),
+            # A search by name: `istartswith` is `UPPER(name) LIKE UPPER('text%')`, a prefix of this expression.
+            *(
+                models.Index(
+                    models.F("owner"), OpClass(Upper(name), name="text_pattern_ops"), name=f"contact_{name}_prefix"
+                )
+                for name in ("first_name", "last_name")
             ),
             # Segments' custom-value equality (choice, boolean, text equals): `custom @> {"<field id>": value}`.
             GinIndex(fields=["custom"], opclasses=["jsonb_path_ops"], name="contact_custom_values"),
