@@ -458,7 +458,7 @@ def draft_chunk(*, campaign_id: int, size: int = CHUNK, lane: int = 0, lanes: in
     ids = [r.contact_id for r in rows]
     reachable = reachable_data(owner=campaign.owner, channel=campaign.channel, ids=ids, names=names)
     items = {r.pk: _item(campaign, reachable[r.contact_id].data, r) for r in rows if r.contact_id in reachable}
-    versions = {pk: reached.version for pk, reached in reachable.items()}
+    versions = {contact_id: reached.version for contact_id, reached in reachable.items()}
     return Draft(
         rows=rows, inputs=_inputs(campaign, names), versions=versions, items=items, checked=_checked(campaign, items)
     )

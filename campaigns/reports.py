@@ -1,7 +1,7 @@
 """A campaign's report: what became of its recipients' messages, read in SQL in a constant number of queries
-(three, whatever the audience's size, with PostgreSQL's JIT off for them), and its CSV exports, streamed. docs/campaigns.md ("Reports") defines
-every number; the statuses are the messages' own (messaging.transitions moves them), joined through
-CampaignRecipient.message_uid."""
+(three, whatever the audience's size, with PostgreSQL's JIT off for them), and its CSV exports, streamed.
+docs/campaigns.md ("Reports") defines every number; the statuses are the messages' own (messaging.transitions
+moves them), joined through CampaignRecipient.message_uid."""
 
 from __future__ import annotations
 

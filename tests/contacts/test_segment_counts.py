@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -168,8 +168,6 @@ def test_a_count_of_several_rules_is_planned_for_its_own_values_every_time(crowd
     """psycopg prepares a statement a connection repeats, and PostgreSQL would then settle on a generic plan made
     without the rules' values (twice as slow on the bench's million contacts): the count forbids it for its
     transaction, and counts the same each time."""
-    from django.db import transaction
-
     rules = [
         {"field": "custom.Plan", "op": "equals", "value": "pro"},
         {"field": "list", "op": "in", "value": crowd["list"].public_id},
